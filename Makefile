@@ -1,0 +1,48 @@
+# The workbook's commands. Each creates .venv on first use (and refreshes it when the pins change).
+#   make lab                      open JupyterLab on notebooks/
+#   make run [PROFILE=standard] [NB="01 02"]   execute notebooks headless, record results/<profile>.json
+#   make test                     unit tests + every notebook under nbval (smoke profile)
+#   make extras                   add the JAX and PyTorch backends to .venv
+#   make doctor                   versions, devices, folders and datasets
+PYTHON  ?= python3
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+PROFILE ?= standard
+NB      ?=
+BACKEND ?=
+
+.PHONY: lab run test test-notebooks extras doctor report clean-venv
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+run: $(STAMP)
+	$(PY) -m dmlib run --profile $(PROFILE) $(NB)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+# The notebooks alone, e.g. `make test-notebooks BACKEND=jax` (after `make extras`).
+test-notebooks: $(STAMP)
+	KERAS_BACKEND=$(or $(BACKEND),$(KERAS_BACKEND),tensorflow) $(PY) -m pytest notebooks
+
+extras: $(VENV)/.extras
+$(VENV)/.extras: $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[jax,torch]"
+	@touch $@
+
+doctor: $(STAMP)
+	$(PY) -m dmlib doctor
+
+report: $(STAMP)
+	$(PY) -m dmlib report
+
+clean-venv:
+	rm -rf $(VENV)

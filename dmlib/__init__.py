@@ -1,0 +1,20 @@
+"""dmlib: the helper package of the deep-learning-for-data-mining workbook.
+
+Numpy in, numpy out; Keras 3 on any backend (TensorFlow, JAX, PyTorch); no TensorFlow imports.
+The modules, by concern: ``config`` (profiles, settings, setup), ``datasets`` (verified offline
+loaders), ``results`` (recording headline numbers), ``plots``, ``runner`` (headless execution),
+``report`` (the README's results table) and ``cli`` (``python -m dmlib ...``).
+"""
+
+import os
+
+# Keep TensorFlow's C++ start-up chatter out of notebook outputs (has no effect on other backends).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+__version__ = "0.1.0"
+
+from dmlib import datasets  # noqa: E402
+from dmlib.config import profile, settings, setup  # noqa: E402
+from dmlib.results import record, recorded  # noqa: E402
+
+__all__ = ["__version__", "datasets", "profile", "record", "recorded", "settings", "setup"]

@@ -1,0 +1,5 @@
+"""``python -m dmlib``: see :mod:`dmlib.cli`."""
+
+from dmlib.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,102 @@
+"""Command line: ``python -m dmlib doctor | datasets list|fetch|verify | run | report``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from dmlib import datasets as ds
+from dmlib.config import PROFILES, device, profile, versions
+
+
+def doctor() -> int:
+    """Print versions, backend, devices, profile, folders and the status of every dataset."""
+    import pandas as pd
+
+    vers = versions()
+    print("Versions:  " + "  ".join(f"{k} {v}" for k, v in vers.items()))
+    try:
+        from dmlib.config import start_backend
+
+        start_backend()
+        import keras
+
+        print(f"Backend:   {keras.backend.backend()} (set KERAS_BACKEND=tensorflow|jax|torch to change)")
+        print(f"Device:    {device()}")
+    except Exception as err:  # the doctor must still report when a backend is broken
+        print(f"Backend:   cannot import keras with KERAS_BACKEND={os.environ.get('KERAS_BACKEND', '')!r}: {err}")
+    print(f"Profile:   {profile()} (set DMLIB_PROFILE={'|'.join(PROFILES)})")
+    print(f"Cache:     {ds.cache_dir()} (DMLIB_CACHE)")
+    mirrors = ds.mirrors()
+    print(f"Mirrors:   {os.pathsep.join(map(str, mirrors)) if mirrors else '(none; set DMLIB_DATA_MIRRORS)'}")
+    print(f"Offline:   {'yes (DMLIB_OFFLINE=1: no downloads)' if ds.offline() else 'no (missing data is downloaded)'}")
+    print()
+    with pd.option_context("display.max_colwidth", 120, "display.width", 200):
+        print(ds.status().to_string(index=False))
+    return 0
+
+
+def datasets_cmd(action: str, names: list[str]) -> int:
+    """``list``: names and status; ``fetch NAME...``: load (downloading if needed); ``verify``: check all."""
+    import pandas as pd
+
+    if action == "list":
+        table = pd.DataFrame([{"dataset": d.name, "description": d.description, "licence": d.licence}
+                              for d in ds.DATASETS.values()])
+        print(table.merge(ds.status(), on="dataset").to_string(index=False))
+        return 0
+    if action == "verify":
+        table = ds.status()
+        print(table.to_string(index=False))
+        return 0 if (table["status"] == "found").all() else 1
+    unknown = [n for n in names if n not in ds.DATASETS]
+    if unknown or not names:
+        print(f"name one or more of: {', '.join(ds.DATASETS)}", file=sys.stderr)
+        return 2
+    code = 0
+    for name in names:
+        start = time.perf_counter()
+        try:
+            ds.DATASETS[name].load()
+        except ds.DatasetUnavailableError as err:
+            print(err, file=sys.stderr)
+            code = 1
+            continue
+        print(f"{name}: ready ({time.perf_counter() - start:.1f} s)")
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``python -m dmlib``."""
+    parser = argparse.ArgumentParser(prog="python -m dmlib", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("doctor", help="versions, devices, folders and datasets")
+    p_ds = sub.add_parser("datasets", help="list, fetch or verify datasets")
+    p_ds.add_argument("action", choices=["list", "fetch", "verify"])
+    p_ds.add_argument("names", nargs="*", help=f"for fetch: {', '.join(ds.DATASETS)}")
+    p_run = sub.add_parser("run", help="execute notebooks headless and record results/<profile>.json")
+    p_run.add_argument("--profile", default=os.environ.get("DMLIB_PROFILE") or "standard", choices=PROFILES)
+    p_run.add_argument("notebooks", nargs="*", help="notebook files or name prefixes (default: all)")
+    p_rep = sub.add_parser("report", help="rewrite the README's results table from results/*.json")
+    p_rep.add_argument("--readme", type=Path, default=None)
+    args = parser.parse_args(argv)
+
+    if args.command == "doctor":
+        return doctor()
+    if args.command == "datasets":
+        return datasets_cmd(args.action, args.names)
+    if args.command == "run":
+        from dmlib.runner import run
+
+        return run(args.profile, args.notebooks)
+    if args.command == "report":
+        from dmlib.report import update_readme
+        from dmlib.runner import ROOT
+
+        update_readme(args.readme or ROOT / "README.md", ROOT / "results")
+        print("README.md results table updated")
+        return 0
+    return 2

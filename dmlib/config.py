@@ -1,0 +1,243 @@
+"""Run profiles, per-profile settings and the setup line printed at the top of every notebook.
+
+The whole workbook has one switch, the environment variable ``DMLIB_PROFILE``:
+
+* ``smoke``: the test suite; tiny subsets and 1-2 epochs, about a minute per notebook;
+* ``standard`` (default): students and the committed outputs, at most 10 minutes per notebook;
+* ``full``: reproducing the published numbers (a GPU is recommended).
+
+Introduced in ``00_start_here.ipynb``.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+PROFILES: tuple[str, ...] = ("smoke", "standard", "full")
+DEFAULT_PROFILE = "standard"
+
+
+class ProfileError(ValueError):
+    """An unknown profile name, or settings that do not define the same keys for every profile."""
+
+
+def profile() -> str:
+    """Return the active run profile, read from ``DMLIB_PROFILE`` (default ``"standard"``).
+
+    Example:
+        >>> os.environ["DMLIB_PROFILE"] = "smoke"; profile()
+        'smoke'
+    """
+    name = os.environ.get("DMLIB_PROFILE", "").strip().lower() or DEFAULT_PROFILE
+    if name not in PROFILES:
+        raise ProfileError(
+            f"DMLIB_PROFILE={name!r} is not a profile; use one of {', '.join(PROFILES)} "
+            f"(e.g. `export DMLIB_PROFILE=smoke`)."
+        )
+    return name
+
+
+class Settings(Mapping[str, Any]):
+    """The active profile's values, read-only, with attribute access (``CFG.epochs``)."""
+
+    def __init__(self, profile_name: str, values: Mapping[str, Any]):
+        self._profile = profile_name
+        self._values = dict(values)
+
+    @property
+    def profile(self) -> str:
+        """The profile these values belong to."""
+        return self._profile
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._values[key]
+        except KeyError:
+            raise AttributeError(
+                f"no setting {key!r}; the settings cell defines {', '.join(self._values)}"
+            ) from None
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        body = ", ".join(f"{k}={v!r}" for k, v in self._values.items())
+        return f"Settings[{self._profile}]({body})"
+
+
+def settings(*, smoke: Mapping[str, Any], standard: Mapping[str, Any], full: Mapping[str, Any]) -> Settings:
+    """Return the active profile's values from one visible table of all three profiles.
+
+    Every profile must define the same keys, so that switching profiles can never leave a
+    name undefined.
+
+    Args:
+        smoke: values for the test suite (tiny and fast).
+        standard: values for the default, laptop-sized run.
+        full: values for reproducing the reference numbers.
+
+    Returns:
+        A read-only :class:`Settings` with attribute access.
+
+    Raises:
+        ProfileError: if the profiles do not define the same keys, or ``DMLIB_PROFILE`` is unknown.
+
+    Example:
+        >>> CFG = settings(smoke=dict(epochs=1), standard=dict(epochs=10), full=dict(epochs=30))
+        >>> CFG.epochs  # 10 unless DMLIB_PROFILE says otherwise
+        10
+    """
+    table = {"smoke": dict(smoke), "standard": dict(standard), "full": dict(full)}
+    keys = set().union(*(v.keys() for v in table.values()))
+    problems = [
+        f"{name} lacks {', '.join(sorted(keys - v.keys()))}" for name, v in table.items() if keys - v.keys()
+    ]
+    if problems:
+        raise ProfileError("every profile must define the same settings: " + "; ".join(problems))
+    active = profile()
+    return Settings(active, table[active])
+
+
+def _gpu_name() -> str | None:
+    """Name of the first NVIDIA GPU from nvidia-smi, or None."""
+    if not shutil.which("nvidia-smi"):
+        return None
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.splitlines()[0].strip() if out else None
+
+
+def device() -> str:
+    """Describe the accelerator the active Keras backend computes on: a GPU's name, or ``"CPU"``.
+
+    The one place that asks each backend for its devices (one branch per backend).
+
+    Example:
+        >>> device()
+        'CPU'
+    """
+    import keras
+
+    backend = keras.backend.backend()
+    gpus: list[str] = []
+    if backend == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    elif backend in ("tensorflow", "jax"):
+        # Lists GPUs when there are any, else CPUs.
+        gpus = [d for d in keras.distribution.list_devices() if str(d).lower().startswith("gpu")]
+    if not gpus:
+        return "CPU"
+    name = gpus[0] if backend == "torch" else (_gpu_name() or gpus[0])
+    return f"{len(gpus)} x GPU {name}" if len(gpus) > 1 else f"GPU {name}"
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and of the workbook's libraries that are installed (none is imported)."""
+    from importlib import metadata
+
+    found = {"python": platform.python_version()}
+    for dist in ("dmlib", "keras", "tensorflow", "jax", "torch", "numpy", "pandas", "scikit-learn", "matplotlib"):
+        try:
+            found[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return found
+
+
+# TensorFlow 2.21 writes these start-up lines straight to file descriptor 2, before any log
+# setting (TF_CPP_MIN_LOG_LEVEL) applies, so Jupyter would show them in every notebook.
+_STARTUP_NOISE = re.compile(
+    r"^(I0000 |WARNING: All log messages before absl::InitializeLog|To enable the following instructions"
+    r"|E0000 .*failed call to cuInit)"
+)
+
+
+def start_backend() -> None:
+    """Import Keras and start its backend with TensorFlow's C++ start-up chatter filtered out.
+
+    Any other line written to stderr meanwhile is passed on unchanged.
+    """
+    sys.stderr.flush()
+    with tempfile.TemporaryFile() as tmp:
+        saved = os.dup(2)
+        os.dup2(tmp.fileno(), 2)
+        try:
+            import keras
+
+            keras.distribution.list_devices()  # initialises the devices (and prints, on TensorFlow)
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+        tmp.seek(0)
+        kept = [ln for ln in tmp.read().decode(errors="replace").splitlines() if not _STARTUP_NOISE.match(ln)]
+    if kept:
+        print("\n".join(kept), file=sys.stderr)
+
+
+def setup(seed: int = 42, *, verbose: bool = True) -> dict[str, Any]:
+    """Seed every random number generator and print the facts of this run in one line.
+
+    Seeds Python's ``random``, NumPy and the backend through ``keras.utils.set_random_seed``.
+    Call it before importing Keras yourself, so that the backend starts quietly (see
+    :func:`start_backend`).
+
+    Args:
+        seed: the seed of this run.
+        verbose: print the one-line summary.
+
+    Returns:
+        ``dict`` with dmlib, keras, backend, backend_version, device, profile and seed.
+
+    Example:
+        >>> facts = setup(seed=0)   # doctest: +SKIP
+        dmlib 0.1.0 | Keras 3.15.1 | backend tensorflow 2.21.0 | device CPU (no GPU found) | profile standard | seed 0
+    """
+    start_backend()
+    import keras
+
+    from dmlib import __version__
+    from dmlib.results import _write_record_line
+
+    keras.utils.set_random_seed(seed)
+    backend = keras.backend.backend()
+    vers = versions()
+    facts = {
+        "dmlib": __version__,
+        "keras": keras.__version__,
+        "backend": backend,
+        "backend_version": vers.get({"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}.get(backend, ""), "?"),
+        "device": device(),
+        "profile": profile(),
+        "seed": seed,
+    }
+    if verbose:
+        dev = facts["device"] + (" (no GPU found)" if facts["device"] == "CPU" else "")
+        print(
+            f"dmlib {facts['dmlib']} | Keras {facts['keras']} | backend {backend} {facts['backend_version']}"
+            f" | device {dev} | profile {facts['profile']} | seed {seed}"
+        )
+    _write_record_line({"kind": "setup", **facts, "versions": vers})
+    return facts

@@ -1,0 +1,136 @@
+"""Headless execution of notebooks: ``python -m dmlib run --profile P [NOTEBOOK ...]``.
+
+Each notebook runs in a fresh kernel with ``DMLIB_PROFILE`` set. In the ``standard`` profile the
+executed notebook is written back in place (the committed outputs); other profiles write their
+executed copies to ``runs/<profile>/``. The metrics the notebook recorded are merged into
+``results/<profile>.json`` with the backend, device, versions and seconds of the run, and the
+sha256 of the code cells is stored in the notebook's metadata, so a test can tell when code
+changed after its outputs were produced.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from collections.abc import Iterator
+
+import nbformat
+
+from dmlib.config import PROFILES
+from dmlib.results import RECORD_FILE_ENV, code_hash, merge_notebook_result, read_record_file
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+
+
+def find_notebooks(selectors: list[str] | None = None, folder: Path = NOTEBOOKS) -> list[Path]:
+    """The notebooks to run: all of ``folder``, or those whose name starts with a selector.
+
+    Example:
+        >>> [p.name for p in find_notebooks(["00"])]
+        ['00_start_here.ipynb']
+    """
+    all_nbs = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+    if not selectors:
+        return all_nbs
+    chosen = []
+    for sel in selectors:
+        path = Path(sel)
+        if path.suffix == ".ipynb" and path.exists():
+            chosen.append(path.resolve())
+            continue
+        hits = [p for p in all_nbs if p.name.startswith(sel)]
+        if not hits:
+            names = ", ".join(p.name for p in all_nbs)
+            raise SystemExit(f"no notebook matches {sel!r}; the notebooks are: {names}")
+        chosen += hits
+    return list(dict.fromkeys(chosen))
+
+
+@contextmanager
+def _env(**values: str) -> Iterator[None]:
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def run_notebook(path: Path, profile: str, *, out_dir: Path | None = None, results_dir: Path | None = None,
+                 cell_timeout: int = 1800) -> float:
+    """Execute one notebook in a fresh kernel and record its outputs and metrics.
+
+    Args:
+        path: the notebook.
+        profile: the run profile.
+        out_dir: where the executed copy goes; default: in place for ``standard``, else ``runs/<profile>``.
+        results_dir: where ``<profile>.json`` is merged; default ``results/`` of the workbook.
+        cell_timeout: seconds one cell may take.
+
+    Returns:
+        The wall-clock seconds of the run.
+
+    Raises:
+        nbclient.exceptions.CellExecutionError: if a cell fails; nothing is written then.
+    """
+    from nbclient import NotebookClient
+
+    if profile not in PROFILES:
+        raise SystemExit(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)}")
+    nb = nbformat.read(path, as_version=4)
+    fd, record_file = tempfile.mkstemp(prefix="dmlib-records-", suffix=".jsonl")
+    os.close(fd)
+    try:
+        with _env(DMLIB_PROFILE=profile, **{RECORD_FILE_ENV: record_file}):
+            client = NotebookClient(
+                nb, timeout=cell_timeout, kernel_name="python3", record_timing=False,
+                resources={"metadata": {"path": str(path.parent)}},
+            )
+            start = time.perf_counter()
+            client.execute()
+            seconds = time.perf_counter() - start
+        facts, metrics = read_record_file(record_file)
+    finally:
+        os.unlink(record_file)
+    digest = code_hash(nb)
+    nb.metadata["dmlib"] = {
+        "profile": profile,
+        "code_sha256": digest,
+        "seconds": round(seconds, 1),
+        "backend": facts.get("backend"),
+        "device": facts.get("device"),
+    }
+    if out_dir is None:
+        out_dir = path.parent if profile == "standard" else ROOT / "runs" / profile
+    out_dir.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, out_dir / path.name)
+    merge_notebook_result(
+        (results_dir or ROOT / "results") / f"{profile}.json", path.stem,
+        profile=profile, facts=facts, metrics=metrics, seconds=seconds, code_sha256=digest,
+    )
+    return seconds
+
+
+def run(profile: str, selectors: list[str] | None = None) -> int:
+    """Run notebooks one after another; report each one's time; return a process exit code."""
+    failures = 0
+    for path in find_notebooks(selectors):
+        print(f"[{profile}] {path.name} ...", flush=True)
+        try:
+            seconds = run_notebook(path, profile)
+        except Exception as err:  # report and go on with the next notebook
+            failures += 1
+            print(f"[{profile}] {path.name} FAILED; its file and results were left as they were:\n{err}",
+                  file=sys.stderr, flush=True)
+            continue
+        print(f"[{profile}] {path.name} done in {seconds:.0f} s", flush=True)
+    return 1 if failures else 0
