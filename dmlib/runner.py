@@ -27,20 +27,20 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 
 
-def find_notebooks(selectors: list[str] | None = None, folder: Path = NOTEBOOKS) -> list[Path]:
+def find_notebooks(selectors: list[str] | None = None, folder: Path | None = None) -> list[Path]:
     """The notebooks to run: all of ``folder``, or those whose name starts with a selector.
 
     Example:
         >>> [p.name for p in find_notebooks(["00"])]
         ['00_start_here.ipynb']
     """
-    all_nbs = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+    all_nbs = sorted((folder or NOTEBOOKS).glob("[0-9][0-9]_*.ipynb"))
     if not selectors:
         return all_nbs
     chosen = []
     for sel in selectors:
         path = Path(sel)
-        if path.suffix == ".ipynb" and path.exists():
+        if path.suffix == ".ipynb" and path.is_file():
             chosen.append(path.resolve())
             continue
         hits = [p for p in all_nbs if p.name.startswith(sel)]

@@ -1,0 +1,116 @@
+"""Plumbing for notebook 01 (fundamentals): decision-boundary plots and full-batch training.
+
+What notebook 01 teaches (neurons, backpropagation, losses, optimizers) is written in the notebook;
+this module only holds the pieces that recur there and are not the lesson:
+
+* :func:`plot_decision_boundary`: colour a 2-D plane by a classifier's prediction;
+* :func:`full_batch_fit`: many full-batch gradient steps through ``model.fit``, fast on every
+  backend (one compiled loop instead of one Python call per step).
+
+Introduced in ``01_fundamentals.ipynb``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def plot_decision_boundary(
+    predict: Callable[[np.ndarray], np.ndarray],
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    ax: plt.Axes | None = None,
+    grid: int = 150,
+    margin: float = 0.5,
+    title: str | None = None,
+) -> plt.Axes:
+    """Shade the plane by ``predict`` (class-1 probability or score) and scatter the points.
+
+    Args:
+        predict: maps an ``(m, 2)`` array of points to ``m`` values; the 0.5 level (for
+            probabilities) is drawn as the decision boundary.
+        X: ``(n, 2)`` points to show.
+        y: ``n`` labels 0/1 (colours of the points).
+        ax: the axes to draw on (default: a new small figure).
+        grid: grid points per axis.
+        margin: how far the shaded area extends beyond the data.
+        title: the axes title.
+
+    Returns:
+        The axes.
+
+    Example:
+        >>> X = np.array([[0.0, 0.0], [1.0, 1.0]]); y = np.array([0, 1])
+        >>> ax = plot_decision_boundary(lambda P: (P.sum(1) > 1).astype(float), X, y)
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y).ravel()
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"X must have shape (n, 2), got {X.shape}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 3.4))
+    (x0, y0), (x1, y1) = X.min(0) - margin, X.max(0) + margin
+    gx, gy = np.meshgrid(np.linspace(x0, x1, grid), np.linspace(y0, y1, grid))
+    values = np.asarray(predict(np.c_[gx.ravel(), gy.ravel()]), dtype=float).reshape(gx.shape)
+    ax.contourf(gx, gy, values, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.35, extend="both")
+    ax.contour(gx, gy, values, levels=[0.5], colors="k", linewidths=1)
+    ax.scatter(X[:, 0], X[:, 1], c=y, cmap="RdBu_r", s=10, edgecolors="k", linewidths=0.3, vmin=0, vmax=1)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def full_batch_fit(
+    model: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    steps: int,
+    steps_per_epoch: int = 1,
+    verbose: int = 0,
+) -> Any:
+    """Take ``steps`` full-batch gradient steps with ``model.fit`` (plain gradient descent).
+
+    ``model.fit`` with ``batch_size=len(x)`` does one step per epoch, and every epoch costs a
+    little Python overhead. Here the data are repeated ``steps_per_epoch`` times inside one
+    epoch with ``shuffle=False``, so each batch is exactly the whole data set in its original
+    order, and one Keras "epoch" is ``steps_per_epoch`` full-batch steps. The history therefore
+    has ``ceil(steps / steps_per_epoch)`` entries, each the mean loss over its steps.
+
+    Args:
+        model: a compiled Keras model.
+        x, y: the whole training set (numpy arrays).
+        steps: the number of full-batch gradient steps.
+        steps_per_epoch: steps per history entry (a larger value is faster, a smaller one gives
+            a finer loss curve).
+        verbose: Keras' verbosity.
+
+    Returns:
+        The ``History`` of the fit.
+
+    Example:
+        >>> history = full_batch_fit(model, x, y, steps=1000, steps_per_epoch=50)  # doctest: +SKIP
+        >>> len(history.history["loss"])  # doctest: +SKIP
+        20
+    """
+    if steps < 1 or steps_per_epoch < 1:
+        raise ValueError(f"steps ({steps}) and steps_per_epoch ({steps_per_epoch}) must be positive")
+    x = np.asarray(x)
+    y = np.asarray(y)
+    if len(x) != len(y):
+        raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
+    per_epoch = min(steps_per_epoch, steps)
+    epochs, rest = divmod(steps, per_epoch)
+    if rest:
+        raise ValueError(f"steps ({steps}) must be a multiple of steps_per_epoch ({per_epoch})")
+    reps = (per_epoch,) + (1,) * (x.ndim - 1)
+    x_rep = np.tile(x, reps)
+    y_rep = np.tile(y, (per_epoch,) + (1,) * (y.ndim - 1))
+    return model.fit(x_rep, y_rep, batch_size=len(x), epochs=epochs, shuffle=False, verbose=verbose)

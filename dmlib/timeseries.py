@@ -1,0 +1,283 @@
+"""Sliding windows over a multivariate time series, backend-free and without copying every window.
+
+A forecasting data set of ``n`` hours holds about ``n`` overlapping windows; materialising them all
+(``n x length x features`` numbers) costs 120 times the memory of the series for 120-hour windows.
+Here a window is just its start index: :func:`window_starts` computes the valid starts,
+:func:`gather_windows` cuts one batch of windows out of the series with a single fancy-indexing
+operation, and :class:`WindowDataset` (a ``keras.utils.PyDataset``) does that batch by batch for
+``model.fit`` / ``predict`` / ``evaluate`` on any Keras backend (no ``tf.data``).
+
+Conventions (as in ``keras.utils.timeseries_dataset_from_array`` and Deep Learning with Python):
+the window starting at row ``i`` holds rows ``i, i + s, ..., i + (length - 1) s`` (``s`` the
+sampling rate); its last row is ``end = i + (length - 1) s``; its target is ``targets[end + delay]``
+or, with ``horizon = h``, the ``h`` values ``targets[end + delay], ..., targets[end + delay + h - 1]``.
+
+Introduced in ``03_rnn_time_series.ipynb``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import keras
+import numpy as np
+
+
+class WindowError(ValueError):
+    """Inputs that cannot be cut into windows: wrong shapes, NaNs, or a series too short."""
+
+
+def _as_2d_features(features: Any) -> np.ndarray:
+    x = np.asarray(features)
+    if x.ndim == 1:
+        raise WindowError(
+            f"features must be 2-D (time, features), got shape {x.shape}; for a single series use "
+            "features[:, None]"
+        )
+    if x.ndim != 2:
+        raise WindowError(f"features must be 2-D (time, features), got shape {x.shape}")
+    if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+        raise WindowError(
+            f"features must be numeric, got dtype {x.dtype}; one-hot encode categorical columns "
+            "first (e.g. pandas.get_dummies)"
+        )
+    if np.issubdtype(x.dtype, np.floating):
+        bad = ~np.isfinite(x)
+        if bad.any():
+            rows, cols = np.nonzero(bad)
+            raise WindowError(
+                f"features hold {int(bad.sum())} NaN/inf values (first at row {rows[0]}, column {cols[0]}); "
+                "fill them or drop the column before windowing (a model cannot read NaN)"
+            )
+    return x
+
+
+def window_starts(
+    n_rows: int,
+    length: int,
+    delay: int = 0,
+    *,
+    horizon: int = 0,
+    sampling_rate: int = 1,
+    start: int = 0,
+    end: int | None = None,
+    stride: int = 1,
+) -> np.ndarray:
+    """Start rows of every window (and its targets) that fits between ``start`` and ``end``.
+
+    Args:
+        n_rows: the length of the series.
+        length: time steps per window.
+        delay: rows between a window's last row and its (first) target; 0 without targets.
+        horizon: number of consecutive target rows (0: no targets, 1: one target).
+        sampling_rate: rows between two steps of a window.
+        start, end: the windows and their targets use only rows ``start <= row < end``
+            (default ``end = n_rows``), e.g. one split of a chronological split.
+        stride: rows between two consecutive window starts (subsampling: 6 keeps every 6th window).
+
+    Returns:
+        int64 array of start rows, increasing.
+
+    Raises:
+        WindowError: for non-positive sizes, a range outside the series, or a range too short
+            for a single window.
+
+    Example:
+        >>> window_starts(10, length=3, delay=2, horizon=1)
+        array([0, 1, 2, 3, 4, 5])
+    """
+    for name, value, low in [("length", length, 1), ("sampling_rate", sampling_rate, 1), ("stride", stride, 1),
+                             ("delay", delay, 0), ("horizon", horizon, 0), ("start", start, 0)]:
+        if int(value) != value or value < low:
+            raise WindowError(f"{name} must be an integer >= {low}, got {value!r}")
+    end = n_rows if end is None else end
+    if not 0 <= start <= end <= n_rows:
+        raise WindowError(f"need 0 <= start <= end <= n_rows, got start={start}, end={end}, n_rows={n_rows}")
+    # rows used by the window starting at i: i .. i + span - 1
+    span = (length - 1) * sampling_rate + 1 + (delay + horizon - 1 if horizon else 0)
+    last_start = end - span
+    if last_start < start:
+        raise WindowError(
+            f"series too short: rows {start}..{end - 1} ({end - start} rows) cannot hold one window "
+            f"of length {length} (sampling rate {sampling_rate}) plus delay {delay} and horizon {horizon}, "
+            f"which needs {span} rows"
+        )
+    return np.arange(start, last_start + 1, stride, dtype=np.int64)
+
+
+def gather_windows(
+    features: np.ndarray,
+    starts: np.ndarray,
+    length: int,
+    *,
+    sampling_rate: int = 1,
+    targets: np.ndarray | None = None,
+    delay: int = 0,
+    horizon: int = 1,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    """Cut the windows beginning at ``starts`` out of ``features`` (one fancy-indexing copy).
+
+    Args:
+        features: (time, features) array.
+        starts: start rows (from :func:`window_starts`).
+        length, sampling_rate: as in :func:`window_starts`.
+        targets: (time,) or (time, k) array; if given, also return the targets.
+        delay, horizon: target ``targets[end + delay + j]`` for ``j < horizon``.
+
+    Returns:
+        ``x`` of shape (len(starts), length, features), and with ``targets`` also ``y`` of shape
+        (len(starts),) for horizon 1 with 1-D targets, else (len(starts), horizon[, k]).
+
+    Example:
+        >>> x = np.arange(10.0)[:, None]
+        >>> gather_windows(x, np.array([0, 5]), length=3)[..., 0]
+        array([[0., 1., 2.],
+               [5., 6., 7.]])
+    """
+    starts = np.asarray(starts, dtype=np.int64)
+    steps = np.arange(length, dtype=np.int64) * sampling_rate
+    x = features[starts[:, None] + steps[None, :]]
+    if targets is None:
+        return x
+    last = starts + (length - 1) * sampling_rate
+    if horizon == 1 and targets.ndim == 1:
+        return x, targets[last + delay]
+    return x, targets[(last + delay)[:, None] + np.arange(horizon, dtype=np.int64)[None, :]]
+
+
+class WindowDataset(keras.utils.PyDataset):
+    """Batches of windows of a time series for ``model.fit``, cut on the fly from index arrays.
+
+    Holds only the series and the start rows of its windows; each batch is gathered when Keras
+    asks for it. Works unchanged on the TensorFlow, JAX and PyTorch backends.
+
+    Args:
+        features: (time, n_features) numeric array without NaN (one-hot encode categories first).
+        targets: (time,) or (time, k) array, or None to yield inputs only (for ``predict``).
+            Targets are checked for NaN only at the rows some window uses.
+        length: time steps per window.
+        delay: rows from a window's last row to its first target (24: the value 24 h after the
+            window's end, for hourly data).
+        horizon: consecutive targets per window (24 with ``delay=1``: the next 24 hours at once).
+        sampling_rate: rows between two steps of a window.
+        start, end: use only rows ``start <= row < end`` (a chronological split).
+        stride: rows between consecutive window starts (subsamples the windows).
+        batch_size: windows per batch.
+        shuffle: reshuffle the order of the windows at every epoch.
+        seed: seed of the shuffling (the same seed gives the same sequence of epochs).
+        dtype: dtype of the batches (float32 by default).
+        **kwargs: ``workers``, ``use_multiprocessing``, ``max_queue_size`` of ``PyDataset``.
+
+    Raises:
+        WindowError: wrong shapes, NaN/inf in the features or in a used target, a series too short.
+
+    Example:
+        >>> ds = WindowDataset(np.random.rand(1000, 3), np.random.rand(1000), length=120, delay=24,
+        ...                    batch_size=256, shuffle=True, seed=0)
+        >>> len(ds), ds[0][0].shape, ds[0][1].shape
+        (4, (256, 120, 3), (256,))
+    """
+
+    def __init__(
+        self,
+        features: Any,
+        targets: Any = None,
+        *,
+        length: int,
+        delay: int = 1,
+        horizon: int = 1,
+        sampling_rate: int = 1,
+        start: int = 0,
+        end: int | None = None,
+        stride: int = 1,
+        batch_size: int = 256,
+        shuffle: bool = False,
+        seed: int | None = None,
+        dtype: str = "float32",
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        x = _as_2d_features(features)
+        self.features = x.astype(dtype, copy=False)
+        self.length, self.delay, self.sampling_rate = int(length), int(delay), int(sampling_rate)
+        self.horizon = int(horizon) if targets is not None else 0
+        if targets is not None and horizon < 1:
+            raise WindowError(f"horizon must be >= 1 when targets are given, got {horizon}")
+        if int(batch_size) != batch_size or batch_size < 1:
+            raise WindowError(f"batch_size must be a positive integer, got {batch_size!r}")
+        self.batch_size = int(batch_size)
+        self.starts = window_starts(
+            len(x), self.length, self.delay if targets is not None else 0, horizon=self.horizon,
+            sampling_rate=self.sampling_rate, start=start, end=end, stride=stride,
+        )
+        self.targets: np.ndarray | None = None
+        if targets is not None:
+            y = np.asarray(targets)
+            if y.ndim not in (1, 2) or len(y) != len(x):
+                raise WindowError(
+                    f"targets must have shape ({len(x)},) or ({len(x)}, k) to match the features, got {y.shape}"
+                )
+            last = self.starts + (self.length - 1) * self.sampling_rate + self.delay
+            used = np.unique((last[:, None] + np.arange(self.horizon)[None, :]).ravel())
+            bad = ~np.isfinite(y[used].astype(float))
+            if bad.any():
+                rows = used[bad.reshape(len(used), -1).any(axis=1)]
+                raise WindowError(
+                    f"{len(rows)} target rows used by the windows are NaN/inf (first at row {rows[0]}); "
+                    "fill them or choose another target column"
+                )
+            self.targets = y.astype(dtype, copy=False)
+        self.shuffle = bool(shuffle)
+        self._rng = np.random.default_rng(seed)
+        self.order = np.arange(len(self.starts))
+        if self.shuffle:
+            self._rng.shuffle(self.order)
+
+    @property
+    def n_windows(self) -> int:
+        """Number of windows (one epoch)."""
+        return len(self.starts)
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.starts) / self.batch_size)
+
+    def __getitem__(self, index: int) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        if not 0 <= index < len(self):
+            raise IndexError(f"batch {index} out of range (the dataset has {len(self)} batches)")
+        chosen = self.starts[self.order[index * self.batch_size : (index + 1) * self.batch_size]]
+        if self.targets is None:
+            return gather_windows(self.features, chosen, self.length, sampling_rate=self.sampling_rate)
+        return gather_windows(self.features, chosen, self.length, sampling_rate=self.sampling_rate,
+                              targets=self.targets, delay=self.delay, horizon=self.horizon)
+
+    def on_epoch_end(self) -> None:
+        """Draw a new order of the windows for the next epoch (if ``shuffle``)."""
+        if self.shuffle:
+            self._rng.shuffle(self.order)
+
+    def window_targets(self) -> np.ndarray:
+        """The targets of every window in the dataset's current order (for ``predict`` outputs).
+
+        Example:
+            >>> y_true = ds.window_targets()  # doctest: +SKIP
+        """
+        if self.targets is None:
+            raise WindowError("this dataset was built without targets")
+        return gather_windows(self.features, self.starts[self.order], self.length, sampling_rate=self.sampling_rate,
+                              targets=self.targets, delay=self.delay, horizon=self.horizon)[1]
+
+    def window_ends(self) -> np.ndarray:
+        """Row index of the last step of every window, in the dataset's current order."""
+        return self.starts[self.order] + (self.length - 1) * self.sampling_rate
+
+    def arrays(self) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Materialise every window (small data only: sklearn baselines, tests).
+
+        Example:
+            >>> x, y = ds.arrays()  # doctest: +SKIP
+        """
+        kwargs: dict[str, Any] = {"sampling_rate": self.sampling_rate}
+        if self.targets is not None:
+            kwargs.update(targets=self.targets, delay=self.delay, horizon=self.horizon)
+        return gather_windows(self.features, self.starts[self.order], self.length, **kwargs)

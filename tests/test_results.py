@@ -1,0 +1,110 @@
+"""Recording metrics, the results files, the code hash, and the README report."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import nbformat
+import pytest
+
+import dmlib
+from dmlib import results
+from dmlib.report import END, START, results_table, update_readme
+
+
+@pytest.fixture(autouse=True)
+def fresh_records(monkeypatch):
+    monkeypatch.setattr(results, "_RECORDS", [])
+
+
+def test_record_prints_and_writes_a_line(tmp_path, monkeypatch, capsys):
+    record_file = tmp_path / "records.jsonl"
+    monkeypatch.setenv("DMLIB_RECORD_FILE", str(record_file))
+    assert dmlib.record("mlp_test_accuracy", 0.8712, reference=0.883, source="Zalando") == pytest.approx(0.8712)
+    assert "recorded mlp_test_accuracy = 0.8712  (reference 0.8830, Zalando)" in capsys.readouterr().out
+    facts, metrics = results.read_record_file(record_file)
+    assert metrics["mlp_test_accuracy"] == {"value": 0.8712, "reference": 0.883, "source": "Zalando",
+                                            "higher_is_better": True}
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("MLP accuracy", 0.5, "lower_snake_case"),
+    ("mlp", float("nan"), "not finite"),
+    ("mlp", "high", "not a number"),
+])
+def test_record_rejects_bad_input(name, value, message):
+    with pytest.raises(ValueError, match=message):
+        dmlib.record(name, value)
+
+
+def test_recorded_table_and_rerecording_replaces():
+    dmlib.record("a_metric", 1.0, reference=0.5)
+    dmlib.record("b_error", 2.0, higher_is_better=False)
+    dmlib.record("a_metric", 0.75, reference=0.5)
+    table = dmlib.recorded()
+    assert list(table.index) == ["b_error", "a_metric"]
+    assert table.loc["a_metric", "difference"] == pytest.approx(0.25)
+    assert table.loc["b_error", "reference"] is None or math.isnan(table.loc["b_error", "reference"])
+
+
+def test_code_hash_follows_code_cells_only():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_markdown_cell("hi")])
+    h = results.code_hash(nb)
+    nb.cells[1].source = "changed prose"
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", text="1")]
+    assert results.code_hash(nb) == h
+    nb.cells[0].source = "x = 2"
+    assert results.code_hash(nb) != h
+
+
+def test_merge_keeps_other_notebooks(tmp_path):
+    path = tmp_path / "results" / "standard.json"
+    kw = dict(profile="standard", facts={"backend": "jax", "device": "CPU", "versions": {"keras": "3"}},
+              seconds=12.34, code_sha256="abc")
+    results.merge_notebook_result(path, "01_a", metrics={"m": {"value": 1.0}}, **kw)
+    results.merge_notebook_result(path, "00_b", metrics={"n": {"value": 2.0}}, **kw)
+    results.merge_notebook_result(path, "01_a", metrics={"m": {"value": 3.0}}, **kw)
+    data = json.loads(path.read_text())
+    assert list(data["notebooks"]) == ["00_b", "01_a"]
+    assert data["notebooks"]["01_a"]["metrics"]["m"]["value"] == 3.0
+    assert data["notebooks"]["00_b"]["backend"] == "jax" and data["notebooks"]["00_b"]["seconds"] == 12.3
+
+
+def test_load_results_rejects_other_json(tmp_path):
+    p = tmp_path / "x.json"
+    p.write_text("[1, 2]")
+    with pytest.raises(ValueError, match="not a dmlib results file"):
+        results.load_results(p)
+
+
+SMALL = {
+    "standard": {"notebooks": {"01_fundamentals": {
+        "backend": "tensorflow", "device": "CPU", "machine": "2 CPU cores", "seconds": 300.0, "date": "2026-11-22T00:00:00",
+        "metrics": {"mlp_test_accuracy": {"value": 0.8812, "reference": 0.883, "source": "Zalando README"}}}}},
+    "full": {"notebooks": {"01_fundamentals": {
+        "backend": "jax", "device": "GPU NVIDIA H100", "machine": "16 CPU cores", "seconds": 120.0, "date": "2026-11-23",
+        "metrics": {"mlp_test_accuracy": {"value": 0.8931, "reference": 0.883, "source": "Zalando README"}}}}},
+}
+
+
+def test_results_table_puts_profiles_side_by_side():
+    table = results_table(SMALL)
+    lines = table.splitlines()
+    assert lines[0] == "| notebook | metric | standard | full | reference | source |"
+    assert "| 01_fundamentals | `mlp_test_accuracy` | 0.8812 | 0.8931 | 0.883 | Zalando README |" in lines
+    assert "| full | 01_fundamentals | jax | GPU NVIDIA H100 | 16 CPU cores | 120.0 | 2026-11-23 |" in lines
+
+
+def test_update_readme_rewrites_only_between_markers(tmp_path):
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "standard.json").write_text(json.dumps(SMALL["standard"]))
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\n{START}\nold table\n{END}\n\nafter\n")
+    update_readme(readme, tmp_path / "results")
+    text = readme.read_text()
+    assert "old table" not in text and "`mlp_test_accuracy` | 0.8812" in text
+    assert text.startswith("# Title\n") and text.endswith("after\n")
+    readme.write_text("no markers")
+    with pytest.raises(ValueError, match="lacks the markers"):
+        update_readme(readme, tmp_path / "results")
