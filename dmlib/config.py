@@ -186,7 +186,8 @@ def start_backend() -> None:
         try:
             import keras
 
-            keras.distribution.list_devices()  # initialises the devices (and prints, on TensorFlow)
+            if keras.backend.backend() in ("tensorflow", "jax"):  # torch has no list_devices
+                keras.distribution.list_devices()  # initialises the devices (TensorFlow prints here)
         finally:
             sys.stderr.flush()
             os.dup2(saved, 2)

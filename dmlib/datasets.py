@@ -27,6 +27,7 @@ import tarfile
 import tempfile
 import urllib.request
 import warnings
+import zipfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -212,32 +213,34 @@ def _prepared_path(key: str) -> Path:
 
 
 def _save_prepared(key: str, arrays: dict[str, np.ndarray], source: str) -> None:
-    """Save arrays as an uncompressed npz (no pickle) plus a manifest holding its sha256."""
+    """Save arrays as an uncompressed npz (no pickle), atomically, with a note of their source."""
     path = _prepared_path(key)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{key}.", suffix=".npz", dir=path.parent)
     os.close(fd)
     try:
         np.savez(tmp_name, **arrays)
-        manifest = {"sha256": _file_digest(Path(tmp_name), "sha256"), "source": source}
         os.replace(tmp_name, path)
-        path.with_suffix(".json").write_text(json.dumps(manifest), encoding="utf-8")
+        path.with_suffix(".json").write_text(json.dumps({"source": source}), encoding="utf-8")
     finally:
         Path(tmp_name).unlink(missing_ok=True)
 
 
 def _load_prepared(key: str) -> dict[str, np.ndarray] | None:
-    """Load a prepared npz if it exists and matches its manifest's sha256; else None."""
-    path, manifest = _prepared_path(key), _prepared_path(key).with_suffix(".json")
-    if not (path.is_file() and manifest.is_file()):
+    """Load a prepared npz, or None if it is missing or damaged (then the caller rebuilds it).
+
+    An npz is a zip archive: every member carries a CRC-32 that is checked as it is read, so a
+    damaged or truncated file is detected without hashing it all again (which would cost more
+    than the load itself).
+    """
+    path = _prepared_path(key)
+    if not path.is_file():
         return None
     try:
-        expected = json.loads(manifest.read_text(encoding="utf-8"))["sha256"]
-        if _file_digest(path, "sha256") != expected:
-            return None
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        warnings.warn(f"{path} is damaged; rebuilding it from the verified source.", stacklevel=3)
         return None
 
 

@@ -40,14 +40,20 @@ def test_fashion_second_load_uses_prepared_cache(fashion_mirror):
     np.testing.assert_array_equal(x_train, arrays["train-images-idx3-ubyte.gz"])
 
 
-def test_corrupt_prepared_cache_is_detected_and_rebuilt(fashion_mirror):
+@pytest.mark.parametrize("damage", ["flip a data byte", "truncate"])
+def test_corrupt_prepared_cache_is_detected_and_rebuilt(fashion_mirror, damage):
     ds.load_fashion_mnist()
     prepared = ds._prepared_path("fashion-mnist")
     data = bytearray(prepared.read_bytes())
-    data[-100] ^= 0xFF
+    if damage == "truncate":
+        data = data[: len(data) // 2]
+    else:
+        data[len(data) // 3] ^= 0xFF
     prepared.write_bytes(bytes(data))
-    assert ds._load_prepared("fashion-mnist") is None
-    (x_train, _), _ = ds.load_fashion_mnist()  # rebuilt from the verified source files
+    with pytest.warns(UserWarning, match="damaged"):
+        assert ds._load_prepared("fashion-mnist") is None
+    with pytest.warns(UserWarning, match="damaged"):
+        (x_train, _), _ = ds.load_fashion_mnist()  # rebuilt from the verified source files
     assert ds._load_prepared("fashion-mnist") is not None and x_train.shape == (12, 28, 28)
 
 
