@@ -12,7 +12,7 @@ PROFILE ?= standard
 NB      ?=
 BACKEND ?=
 
-.PHONY: lab run test test-notebooks extras doctor report clean-venv
+.PHONY: lab run test test-notebooks extras doctor report bench clean-venv
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ doctor: $(STAMP)
 
 report: $(STAMP)
 	$(PY) -m dmlib report
+
+bench: $(STAMP)
+	$(PY) -m dmlib bench --readme
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m dmlib doctor | datasets list|fetch|verify | run | report``."""
+"""Command line: ``python -m dmlib doctor | datasets list|fetch|verify | run | report | bench``."""
 
 from __future__ import annotations
 
@@ -82,6 +82,13 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("notebooks", nargs="*", help="notebook files or name prefixes (default: all)")
     p_rep = sub.add_parser("report", help="rewrite the README's results table from results/*.json")
     p_rep.add_argument("--readme", type=Path, default=None)
+    p_bench = sub.add_parser("bench", help="seconds per epoch per backend, windowing throughput, smoke suite time")
+    p_bench.add_argument("--backends", nargs="*", default=None, help="default: every installed backend")
+    p_bench.add_argument("--steps", type=int, default=20, help="training batches timed per model (after a warm-up)")
+    p_bench.add_argument("--smoke-suite", action="store_true", help="also time `pytest notebooks` per backend (slow)")
+    p_bench.add_argument("--readme", type=Path, nargs="?", const=Path("README.md"), default=None,
+                         help="write the tables into README.md between the bench markers")
+    p_bench.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.command == "doctor":
@@ -99,4 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         update_readme(args.readme or ROOT / "README.md", ROOT / "results")
         print("README.md results table updated")
         return 0
+    if args.command == "bench":
+        from dmlib.bench import main as bench
+
+        return bench(args.backends, args.steps, args.smoke_suite, args.readme, args.worker)
     return 2
