@@ -2,8 +2,10 @@
 
 Numpy in, numpy out; Keras 3 on any backend (TensorFlow, JAX, PyTorch); no TensorFlow imports.
 The modules, by concern: ``config`` (profiles, settings, setup), ``datasets`` (verified offline
-loaders), ``results`` (recording headline numbers), ``plots``, ``runner`` (headless execution),
-``report`` (the README's results table) and ``cli`` (``python -m dmlib ...``).
+loaders), ``results`` (recording headline numbers), ``plots``, ``train`` (``fit_best``), ``runner``
+(headless execution), ``report`` (the README's results table), ``bench`` (speed per backend) and
+``cli`` (``python -m dmlib ...``); and the notebooks' plumbing: ``fundamentals`` (01), ``gradients``
+(02, 05), ``timeseries`` (03), ``text`` (04), ``experiments`` (05).
 """
 
 import os

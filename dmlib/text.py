@@ -1,0 +1,387 @@
+"""Text to numbers without TensorFlow: cleaning, tokens, a vocabulary, padded id arrays, PPMI vectors.
+
+Keras 3's ``TextVectorization`` layer is built on TensorFlow string ops, so it cannot run inside a
+JAX or PyTorch model; Keras 2's ``Tokenizer`` and ``pad_sequences`` module are gone. This module is
+the small, backend-free replacement used by the text notebook (plain Python and NumPy):
+
+* :func:`clean_text` and :func:`tokenize` turn a raw review into lower-case word tokens;
+* :class:`Vocabulary` / :func:`build_vocabulary` map tokens to integer ids (0 = padding,
+  1 = out-of-vocabulary) and save themselves as JSON next to a model;
+* :func:`texts_to_ids` pads or truncates every text to one length (``mask_zero=True`` in an
+  ``Embedding`` layer then hides the padding from the model);
+* :class:`SparseBatches` feeds a SciPy sparse bag-of-words matrix to ``model.fit`` in dense batches;
+* :func:`cooccurrence_matrix`, :func:`ppmi` and :func:`nearest_neighbours` build and query
+  count-based word vectors.
+
+Introduced in ``04_text_sentiment.ipynb``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import scipy.sparse as sp
+
+PAD_ID = 0
+OOV_ID = 1
+PAD_TOKEN = "[PAD]"
+OOV_TOKEN = "[UNK]"
+
+_TAGS = re.compile(r"<[^>]{0,40}>")
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+class VocabularyError(ValueError):
+    """A vocabulary that cannot be built, read or used (e.g. a malformed JSON file, a bad size)."""
+
+
+def clean_text(text: str) -> str:
+    """Lower-case a raw review and replace HTML tags (IMDB's ``<br />`` line breaks) by spaces.
+
+    Example:
+        >>> clean_text("Great film!<br /><br />I LOVED it.")
+        'great film!  i loved it.'
+    """
+    return _TAGS.sub(" ", text).lower()
+
+
+def tokenize(text: str) -> list[str]:
+    """Split a text into lower-case word tokens (letters and digits, with an optional ``'s``-like suffix).
+
+    Punctuation is dropped; contractions stay one token (``don't``), so negations survive.
+
+    Example:
+        >>> tokenize("It's not bad<br />-- 10/10, don't miss it!")
+        ["it's", 'not', 'bad', '10', '10', "don't", 'miss', 'it']
+    """
+    return _TOKEN.findall(clean_text(text))
+
+
+@dataclass
+class Vocabulary:
+    """A token <-> id mapping with id 0 for padding and id 1 for out-of-vocabulary tokens.
+
+    Attributes:
+        tokens: the tokens in id order; ``tokens[0] == "[PAD]"`` and ``tokens[1] == "[UNK]"``.
+        counts: training-set frequency of each token (0 for the two special tokens).
+
+    Example:
+        >>> vocab = build_vocabulary(["a good film", "a bad film"], max_tokens=5)
+        >>> vocab.tokens
+        ['[PAD]', '[UNK]', 'a', 'film', 'bad']
+        >>> vocab.encode(["a", "great", "film"])
+        [2, 1, 3]
+    """
+
+    tokens: list[str]
+    counts: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if len(self.tokens) < 2 or self.tokens[PAD_ID] != PAD_TOKEN or self.tokens[OOV_ID] != OOV_TOKEN:
+            raise VocabularyError(f"a vocabulary starts with {PAD_TOKEN!r} and {OOV_TOKEN!r}; got {self.tokens[:2]}")
+        if len(set(self.tokens)) != len(self.tokens):
+            raise VocabularyError("a vocabulary's tokens must be unique")
+        if not self.counts:
+            self.counts = [0] * len(self.tokens)
+        if len(self.counts) != len(self.tokens):
+            raise VocabularyError(f"{len(self.counts)} counts for {len(self.tokens)} tokens")
+        self.index: dict[str, int] = {t: i for i, t in enumerate(self.tokens)}
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def __contains__(self, token: object) -> bool:
+        return token in self.index
+
+    def encode(self, tokens: Iterable[str]) -> list[int]:
+        """Ids of tokens; unknown tokens get :data:`OOV_ID`."""
+        get = self.index.get
+        return [get(t, OOV_ID) for t in tokens]
+
+    def decode(self, ids: Iterable[int], *, skip_padding: bool = True) -> str:
+        """The tokens of ids joined by spaces (padding left out by default).
+
+        Example:
+            >>> build_vocabulary(["a good film"]).decode([2, 1, 0, 0])
+            'a [UNK]'
+        """
+        return " ".join(self.tokens[int(i)] for i in ids if not (skip_padding and int(i) == PAD_ID))
+
+    def save(self, path: str | Path) -> Path:
+        """Write the vocabulary as JSON (``{"tokens": [...], "counts": [...]}``); returns the path."""
+        p = Path(path)
+        p.write_text(json.dumps({"format": "dmlib.text.Vocabulary/1", "tokens": self.tokens,
+                                 "counts": self.counts}), encoding="utf-8")
+        return p
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Vocabulary":
+        """Read a vocabulary written by :meth:`save`.
+
+        Raises:
+            VocabularyError: if the file is not such a JSON file.
+        """
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            return cls(list(data["tokens"]), list(data.get("counts", [])))
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            if isinstance(err, VocabularyError):
+                raise
+            raise VocabularyError(f"{path} is not a vocabulary written by Vocabulary.save ({err})") from None
+
+
+def build_vocabulary(
+    texts: Iterable[str] | Iterable[Sequence[str]],
+    max_tokens: int | None = None,
+    *,
+    min_count: int = 1,
+) -> Vocabulary:
+    """The most frequent tokens of a corpus, as a :class:`Vocabulary` of at most ``max_tokens`` ids.
+
+    Build it on the training texts only: test words then count as out-of-vocabulary, as they
+    would for new texts.
+
+    Args:
+        texts: raw strings (tokenised with :func:`tokenize`) or already tokenised lists.
+        max_tokens: size of the vocabulary including the padding and OOV ids (None: every token).
+        min_count: leave out tokens seen fewer times.
+
+    Returns:
+        The vocabulary, tokens by decreasing frequency (ties broken alphabetically).
+
+    Raises:
+        VocabularyError: if ``max_tokens < 2``.
+
+    Example:
+        >>> build_vocabulary(["the cat", "the dog", "the cat"], max_tokens=4).tokens
+        ['[PAD]', '[UNK]', 'the', 'cat']
+    """
+    if max_tokens is not None and max_tokens < 2:
+        raise VocabularyError(f"max_tokens must leave room for padding and OOV (>= 2), got {max_tokens}")
+    counter: Counter[str] = Counter()
+    for text in texts:
+        counter.update(tokenize(text) if isinstance(text, str) else text)
+    ranked = sorted((item for item in counter.items() if item[1] >= min_count), key=lambda kv: (-kv[1], kv[0]))
+    if max_tokens is not None:
+        ranked = ranked[: max_tokens - 2]
+    return Vocabulary([PAD_TOKEN, OOV_TOKEN] + [t for t, _ in ranked], [0, 0] + [c for _, c in ranked])
+
+
+def texts_to_ids(
+    texts: Iterable[str] | Iterable[Sequence[str]],
+    vocab: Vocabulary,
+    maxlen: int,
+    *,
+    padding: str = "post",
+    truncating: str = "post",
+    drop_oov: bool = False,
+    dtype: str = "int32",
+) -> np.ndarray:
+    """Encode texts as one ``(n, maxlen)`` id array, padded with 0 and truncated to ``maxlen`` tokens.
+
+    Args:
+        texts: raw strings or token lists.
+        vocab: the vocabulary (unknown tokens become :data:`OOV_ID`).
+        maxlen: tokens kept per text.
+        padding: ``"post"`` (zeros after the text; the natural choice with masking) or ``"pre"``
+            (zeros before it, Keras 2's ``pad_sequences`` default).
+        truncating: ``"post"`` keeps the first ``maxlen`` tokens, ``"pre"`` the last ones
+            (``pad_sequences``' default).
+        drop_oov: leave unknown tokens out instead of encoding them as :data:`OOV_ID` (what
+            Keras 2's ``Tokenizer(num_words=...)`` did when it had no ``oov_token``).
+        dtype: integer dtype of the result.
+
+    Returns:
+        The id array.
+
+    Raises:
+        ValueError: for an unknown ``padding``/``truncating`` or ``maxlen < 1``.
+
+    Example:
+        >>> vocab = build_vocabulary(["a good film", "a bad film"])
+        >>> texts_to_ids(["a good film indeed", "bad"], vocab, maxlen=3)
+        array([[2, 5, 3],
+               [4, 0, 0]], dtype=int32)
+        >>> texts_to_ids(["a good film indeed"], vocab, maxlen=3, padding="pre", truncating="pre")
+        array([[5, 3, 1]], dtype=int32)
+        >>> texts_to_ids(["a good film indeed"], vocab, maxlen=4, drop_oov=True)
+        array([[2, 5, 3, 0]], dtype=int32)
+    """
+    if padding not in ("pre", "post") or truncating not in ("pre", "post"):
+        raise ValueError(f"padding and truncating are 'pre' or 'post', got {padding!r}, {truncating!r}")
+    if maxlen < 1:
+        raise ValueError(f"maxlen must be >= 1, got {maxlen}")
+    rows = [vocab.encode(tokenize(t) if isinstance(t, str) else t) for t in texts]
+    if drop_oov:
+        rows = [[i for i in ids if i != OOV_ID] for ids in rows]
+    out = np.zeros((len(rows), maxlen), dtype=dtype)
+    for i, ids in enumerate(rows):
+        ids = ids[:maxlen] if truncating == "post" else ids[-maxlen:]
+        if ids:
+            if padding == "post":
+                out[i, : len(ids)] = ids
+            else:
+                out[i, maxlen - len(ids):] = ids
+    return out
+
+
+class SparseBatches(keras.utils.PyDataset):
+    """Dense ``float32`` batches of a SciPy sparse matrix (a bag of words) for ``fit``/``predict``.
+
+    A 25,000 x 20,000 bag of words is 2 GB as dense float32 but a few MB sparse; this keeps it
+    sparse and densifies one batch at a time, on any Keras backend.
+
+    Args:
+        x: sparse (or dense) matrix, one row per example.
+        y: targets, or None to yield inputs only (for ``predict``).
+        batch_size: rows per batch.
+        shuffle: reshuffle the rows at every epoch.
+        seed: seed of the shuffling.
+        **kwargs: ``workers``, ``use_multiprocessing``, ``max_queue_size`` of ``PyDataset``.
+
+    Example:
+        >>> ds = SparseBatches(sp.random(100, 50, density=0.1, format="csr"), np.zeros(100), batch_size=32)
+        >>> len(ds), ds[0][0].shape, ds[0][0].dtype
+        (4, (32, 50), dtype('float32'))
+    """
+
+    def __init__(self, x: Any, y: Any = None, *, batch_size: int = 128, shuffle: bool = False,
+                 seed: int | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.x = sp.csr_matrix(x) if not sp.issparse(x) else x.tocsr()
+        self.y = None if y is None else np.asarray(y)
+        if self.y is not None and len(self.y) != self.x.shape[0]:
+            raise ValueError(f"x has {self.x.shape[0]} rows but y has {len(self.y)}")
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self._rng = np.random.default_rng(seed)
+        self.order = np.arange(self.x.shape[0])
+        if shuffle:
+            self._rng.shuffle(self.order)
+
+    def __len__(self) -> int:
+        return math.ceil(self.x.shape[0] / self.batch_size)
+
+    def __getitem__(self, index: int) -> Any:
+        rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        xb = self.x[rows].toarray().astype("float32", copy=False)
+        return xb if self.y is None else (xb, self.y[rows])
+
+    def on_epoch_end(self) -> None:
+        if self.shuffle:
+            self._rng.shuffle(self.order)
+
+
+def cooccurrence_matrix(ids: Sequence[np.ndarray] | np.ndarray, vocab_size: int, window: int = 4) -> sp.csr_matrix:
+    """Symmetric word-word co-occurrence counts within ``window`` tokens, from id sequences.
+
+    ``C[a, b]`` counts how often id ``b`` occurs at most ``window`` positions before or after id
+    ``a`` in the same sequence. Ids 0 (padding) and 1 (out of vocabulary) are not counted.
+
+    Args:
+        ids: one int array per document (or a 2-D padded array).
+        vocab_size: number of ids (the matrix is ``vocab_size x vocab_size``).
+        window: the largest distance counted.
+
+    Returns:
+        The counts as a ``float64`` CSR matrix.
+
+    Example:
+        >>> C = cooccurrence_matrix([np.array([2, 3, 2])], vocab_size=4, window=1)
+        >>> C.toarray()
+        array([[0., 0., 0., 0.],
+               [0., 0., 0., 0.],
+               [0., 0., 0., 2.],
+               [0., 0., 2., 0.]])
+    """
+    if window < 1:
+        raise ValueError(f"window must be >= 1, got {window}")
+    seqs = [np.asarray(s, dtype=np.int64) for s in ids]
+    # One long stream with `window` separators between documents, so no pair crosses a border.
+    gap = np.full(window, -1, dtype=np.int64)
+    stream = np.concatenate([part for s in seqs for part in (s, gap)]) if seqs else np.zeros(0, np.int64)
+    stream[(stream == PAD_ID) | (stream == OOV_ID) | (stream >= vocab_size)] = -1
+    rows, cols = [], []
+    for k in range(1, window + 1):
+        a, b = stream[:-k], stream[k:]
+        keep = (a >= 0) & (b >= 0)
+        rows.append(a[keep])
+        cols.append(b[keep])
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    data = np.ones(2 * len(r))
+    counts = sp.coo_matrix((data, (np.concatenate([r, c]), np.concatenate([c, r]))), shape=(vocab_size, vocab_size))
+    return counts.tocsr()
+
+
+def ppmi(counts: Any, *, alpha: float = 0.75) -> sp.csr_matrix:
+    """Positive pointwise mutual information of a co-occurrence matrix.
+
+    $\\mathrm{PPMI}(w, c) = \\max\\big(0, \\log \\frac{P(w, c)}{P(w)\\,P_\\alpha(c)}\\big)$, with the
+    context distribution smoothed, $P_\\alpha(c) \\propto \\#(c)^\\alpha$ (Levy et al. 2015), which
+    tempers PMI's bias towards rare contexts. ``alpha=1`` gives plain PPMI.
+
+    Args:
+        counts: (words x contexts) co-occurrence counts, sparse or dense.
+        alpha: context smoothing exponent.
+
+    Returns:
+        The PPMI matrix, sparse (only the positive entries are stored).
+
+    Example:
+        >>> ppmi(np.array([[0, 2], [2, 0]]), alpha=1.0).toarray().round(3)
+        array([[0.   , 0.693],
+               [0.693, 0.   ]])
+    """
+    c = sp.csr_matrix(counts, dtype=np.float64)
+    total = c.sum()
+    if total <= 0:
+        raise ValueError("the co-occurrence matrix is empty")
+    row = np.asarray(c.sum(axis=1)).ravel()
+    col = np.asarray(c.sum(axis=0)).ravel() ** alpha
+    col_p = col / col.sum()
+    row_p = row / total
+    coo = c.tocoo()
+    pmi = np.log((coo.data / total) / (row_p[coo.row] * col_p[coo.col]))
+    keep = pmi > 0
+    return sp.csr_matrix((pmi[keep], (coo.row[keep], coo.col[keep])), shape=c.shape)
+
+
+def nearest_neighbours(vectors: np.ndarray, vocab: Vocabulary, word: str, k: int = 8) -> list[tuple[str, float]]:
+    """The ``k`` tokens whose vectors have the highest cosine similarity with ``word``'s vector.
+
+    Args:
+        vectors: (vocabulary size, dimensions) array, row ``i`` the vector of id ``i``.
+        vocab: the vocabulary the rows follow.
+        word: the probe word.
+        k: how many neighbours.
+
+    Returns:
+        ``[(token, cosine), ...]``, most similar first, the word itself and the special ids left out.
+
+    Raises:
+        KeyError: if ``word`` is not in the vocabulary.
+
+    Example:
+        >>> vocab = Vocabulary(["[PAD]", "[UNK]", "good", "great", "bad"])
+        >>> vecs = np.array([[0, 0], [0, 0], [1, 0.1], [1, 0.2], [-1, 0]])
+        >>> [w for w, _ in nearest_neighbours(vecs, vocab, "good", k=2)]
+        ['great', 'bad']
+    """
+    if word not in vocab:
+        raise KeyError(f"{word!r} is not in the vocabulary of {len(vocab)} tokens")
+    v = np.asarray(vectors, dtype=np.float64)
+    norms = np.linalg.norm(v, axis=1)
+    norms[norms == 0] = 1.0
+    sims = (v @ v[vocab.index[word]]) / (norms * norms[vocab.index[word]])
+    sims[[PAD_ID, OOV_ID, vocab.index[word]]] = -np.inf
+    best = np.argsort(-sims)[:k]
+    return [(vocab.tokens[i], float(sims[i])) for i in best]
