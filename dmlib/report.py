@@ -42,8 +42,13 @@ def results_table(results: dict[str, dict[str, Any]]) -> str:
         cells = [nb, f"`{name}`", *(_fmt(row.get(p)) for p in profiles), _fmt(row["reference"]), row["source"] or ""]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "| profile | notebook | backend | device | machine | seconds | date |", "|---|---|---|---|---|---|---|"]
+    notebooks = sorted({nb for data in results.values() for nb in data.get("notebooks", {})})
     for prof, data in results.items():
-        for nb, e in data.get("notebooks", {}).items():
+        for nb in notebooks:  # a notebook without a run in this profile is listed as such, not hidden
+            e = data.get("notebooks", {}).get(nb)
+            if e is None:
+                lines.append(f"| {prof} | {nb} | not run | | | | |")
+                continue
             lines.append(f"| {prof} | {nb} | {e.get('backend')} | {e.get('device')} | {e.get('machine', '')} "
                          f"| {e.get('seconds')} | {str(e.get('date', ''))[:10]} |")
     return "\n".join(lines)

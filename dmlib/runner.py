@@ -80,7 +80,9 @@ def run_notebook(path: Path, profile: str, *, out_dir: Path | None = None, resul
         The wall-clock seconds of the run.
 
     Raises:
-        nbclient.exceptions.CellExecutionError: if a cell fails; nothing is written then.
+        nbclient.exceptions.CellExecutionError: if a cell fails. The notebook and the results are
+            then left as they were; the partly executed copy (outputs up to the failing cell, for
+            diagnosis) goes to ``runs/<profile>/<name>.failed.ipynb``.
     """
     from nbclient import NotebookClient
 
@@ -96,7 +98,13 @@ def run_notebook(path: Path, profile: str, *, out_dir: Path | None = None, resul
                 resources={"metadata": {"path": str(path.parent)}},
             )
             start = time.perf_counter()
-            client.execute()
+            try:
+                client.execute()
+            except Exception:
+                failed_dir = ROOT / "runs" / profile
+                failed_dir.mkdir(parents=True, exist_ok=True)
+                nbformat.write(nb, failed_dir / f"{path.stem}.failed.ipynb")
+                raise
             seconds = time.perf_counter() - start
         facts, metrics = read_record_file(record_file)
     finally:
@@ -129,7 +137,8 @@ def run(profile: str, selectors: list[str] | None = None) -> int:
             seconds = run_notebook(path, profile)
         except Exception as err:  # report and go on with the next notebook
             failures += 1
-            print(f"[{profile}] {path.name} FAILED; its file and results were left as they were:\n{err}",
+            print(f"[{profile}] {path.name} FAILED; its file and results were left as they were; the outputs up "
+                  f"to the error are in runs/{profile}/{path.stem}.failed.ipynb:\n{err}",
                   file=sys.stderr, flush=True)
             continue
         print(f"[{profile}] {path.name} done in {seconds:.0f} s", flush=True)

@@ -96,6 +96,14 @@ def test_results_table_puts_profiles_side_by_side():
     assert "| full | 01_fundamentals | jax | GPU NVIDIA H100 | 16 CPU cores | 120.0 | 2026-11-23 |" in lines
 
 
+def test_results_table_lists_notebooks_without_a_run():
+    data = json.loads(json.dumps(SMALL))
+    data["standard"]["notebooks"]["02_cnn_images"] = {**data["standard"]["notebooks"]["01_fundamentals"], "metrics": {}}
+    lines = results_table(data).splitlines()
+    assert "| full | 02_cnn_images | not run | | | | |" in lines
+    assert sum(line.startswith("| standard | 0") for line in lines) == 2
+
+
 def test_update_readme_rewrites_only_between_markers(tmp_path):
     (tmp_path / "results").mkdir()
     (tmp_path / "results" / "standard.json").write_text(json.dumps(SMALL["standard"]))

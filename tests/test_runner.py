@@ -43,6 +43,9 @@ def test_failing_notebook_changes_nothing(tmp_path, capsys, monkeypatch):
     assert runner.run("standard", ["08"]) == 1
     assert "boom" in capsys.readouterr().err
     assert nb_path.read_bytes() == before and not (tmp_path / "results").exists()
+    partial = nbformat.read(tmp_path / "runs" / "standard" / "08_broken.failed.ipynb", as_version=4)
+    assert partial.cells[1].outputs[0]["text"].strip() == "standard"  # what ran before the error is kept
+    assert partial.cells[2].outputs[0]["ename"] == "RuntimeError"
 
 
 def test_find_notebooks_by_prefix(tmp_path):
