@@ -235,7 +235,7 @@ def markdown(epochs: dict[str, dict[str, Any]], windows: dict[str, float],
         ... # doctest: +NORMALIZE_WHITESPACE
         Measured on 2 CPU cores.
         <BLANKLINE>
-        | model | jax (CPU) |
+        | seconds per training epoch | jax (CPU) |
         |---|---|
         | nb: m | 1.2 |
         <BLANKLINE>
@@ -247,7 +247,7 @@ def markdown(epochs: dict[str, dict[str, Any]], windows: dict[str, float],
     models: list[str] = []
     for res in epochs.values():
         models += [m for m in res.get("seconds_per_epoch", {}) if m not in models]
-    head = ["model", *(f"{b} ({epochs[b].get('device', 'failed')})" for b in backends)]
+    head = ["seconds per training epoch", *(f"{b} ({epochs[b].get('device', 'failed')})" for b in backends)]
     lines = [f"Measured on {machine}.", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for m in models:
         cells = [f"{epochs[b]['seconds_per_epoch'][m]:.1f}" if m in epochs[b].get("seconds_per_epoch", {})

@@ -25,6 +25,9 @@ from dmlib.results import RECORD_FILE_ENV, code_hash, merge_notebook_result, rea
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
+# Seconds one cell may run before the run is stopped: a hung smoke or standard cell should fail,
+# but one full-profile cell (40 epochs of a CNN) takes over 30 minutes on a laptop CPU.
+CELL_TIMEOUT: dict[str, int | None] = {"smoke": 600, "standard": 1800, "full": None}
 
 
 def find_notebooks(selectors: list[str] | None = None, folder: Path | None = None) -> list[Path]:
@@ -66,7 +69,7 @@ def _env(**values: str) -> Iterator[None]:
 
 
 def run_notebook(path: Path, profile: str, *, out_dir: Path | None = None, results_dir: Path | None = None,
-                 cell_timeout: int = 1800) -> float:
+                 cell_timeout: int | None = None) -> float:
     """Execute one notebook in a fresh kernel and record its outputs and metrics.
 
     Args:
@@ -74,7 +77,8 @@ def run_notebook(path: Path, profile: str, *, out_dir: Path | None = None, resul
         profile: the run profile.
         out_dir: where the executed copy goes; default: in place for ``standard``, else ``runs/<profile>``.
         results_dir: where ``<profile>.json`` is merged; default ``results/`` of the workbook.
-        cell_timeout: seconds one cell may take.
+        cell_timeout: seconds one cell may take; default: the profile's :data:`CELL_TIMEOUT`
+            (no limit in ``full``).
 
     Returns:
         The wall-clock seconds of the run.
@@ -88,7 +92,11 @@ def run_notebook(path: Path, profile: str, *, out_dir: Path | None = None, resul
 
     if profile not in PROFILES:
         raise SystemExit(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)}")
+    cell_timeout = cell_timeout or CELL_TIMEOUT[profile]
     nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:  # a cell the run does not reach must not show an older run's outputs
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
     fd, record_file = tempfile.mkstemp(prefix="dmlib-records-", suffix=".jsonl")
     os.close(fd)
     try:

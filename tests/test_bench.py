@@ -49,7 +49,7 @@ def test_markdown_tables():
         {"jax": {"device": "CPU", "seconds_per_epoch": {"nb: m": 1.234}}, "torch": {"error": ["boom"]}},
         {"w": 100_000.0}, {"jax": 12.0}, "2 CPU cores",
     )
-    assert "| model | jax (CPU) | torch (failed) |" in text
+    assert "| seconds per training epoch | jax (CPU) | torch (failed) |" in text
     assert "| nb: m | 1.2 | – |" in text
     assert "| w | 100,000 |" in text
     assert "| jax | 12.0 |" in text

@@ -37,6 +37,10 @@ def test_run_notebook_writes_outputs_metadata_and_results(tmp_path):
 
 def test_failing_notebook_changes_nothing(tmp_path, capsys, monkeypatch):
     nb_path = tiny_notebook(tmp_path / "08_broken.ipynb", body="raise RuntimeError('boom')")
+    nb = nbformat.read(nb_path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("print('after')", outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text="an older run's output\n")]))
+    nbformat.write(nb, nb_path)
     before = nb_path.read_bytes()
     monkeypatch.setattr(runner, "NOTEBOOKS", tmp_path)
     monkeypatch.setattr(runner, "ROOT", tmp_path)
@@ -46,6 +50,7 @@ def test_failing_notebook_changes_nothing(tmp_path, capsys, monkeypatch):
     partial = nbformat.read(tmp_path / "runs" / "standard" / "08_broken.failed.ipynb", as_version=4)
     assert partial.cells[1].outputs[0]["text"].strip() == "standard"  # what ran before the error is kept
     assert partial.cells[2].outputs[0]["ename"] == "RuntimeError"
+    assert partial.cells[3].outputs == []  # not reached: no stale output from an older run
 
 
 def test_find_notebooks_by_prefix(tmp_path):
