@@ -5,7 +5,8 @@ The modules, by concern: ``config`` (profiles, settings, setup), ``datasets`` (v
 loaders), ``results`` (recording headline numbers), ``plots``, ``train`` (``fit_best``), ``runner``
 (headless execution), ``report`` (the README's results table), ``bench`` (speed per backend) and
 ``cli`` (``python -m dmlib ...``); and the notebooks' plumbing: ``fundamentals`` (01), ``gradients``
-(02, 05), ``timeseries`` (03), ``text`` (04), ``experiments`` (05).
+(02, 05), ``timeseries`` (03), ``text`` (04), ``experiments`` (05); ``verdicts``
+(sentences about comparisons, printed from the numbers, for every notebook).
 """
 
 import os
@@ -15,8 +16,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
 
-from dmlib import datasets  # noqa: E402
+from dmlib import datasets, verdicts  # noqa: E402
 from dmlib.config import profile, settings, setup  # noqa: E402
 from dmlib.results import record, recorded  # noqa: E402
 
-__all__ = ["__version__", "datasets", "profile", "record", "recorded", "settings", "setup"]
+__all__ = ["__version__", "datasets", "profile", "record", "recorded", "settings", "setup", "verdicts"]
