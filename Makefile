@@ -1,5 +1,5 @@
 # The workbook's commands. Each creates .venv on first use (and refreshes it when the pins change).
-#   make lab                      open JupyterLab on notebooks/
+#   make lab [ARGS="--no-browser --port 8890"]   open JupyterLab on notebooks/ (works as root too)
 #   make run [PROFILE=standard] [NB="01 02"]   execute notebooks headless, record results/<profile>.json
 #   make test                     unit tests + every notebook under nbval (smoke profile)
 #   make extras                   add the JAX and PyTorch backends to .venv
@@ -11,6 +11,10 @@ STAMP   := $(VENV)/.installed
 PROFILE ?= standard
 NB      ?=
 BACKEND ?=
+# Extra options for `make lab` (e.g. ARGS="--no-browser --ip 0.0.0.0 --port 8890" on a headless machine).
+ARGS    ?=
+# Jupyter refuses to start as root (containers, classroom VMs) unless told that it is meant.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
 .PHONY: lab run test test-notebooks extras doctor report bench clean-venv
 
@@ -21,7 +25,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $(STAMP)
 
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab $(ROOT_FLAG) $(ARGS) notebooks/
 
 run: $(STAMP)
 	$(PY) -m dmlib run --profile $(PROFILE) $(NB)
