@@ -18,6 +18,7 @@ Introduced in ``03_rnn_time_series.ipynb``.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import keras
@@ -26,6 +27,55 @@ import numpy as np
 
 class WindowError(ValueError):
     """Inputs that cannot be cut into windows: wrong shapes, NaNs, or a series too short."""
+
+
+def _check_int(name: str, value: Any, low: int) -> int:
+    """``value`` as a Python int if it is an integer (Python or NumPy, not bool) ``>= low``.
+
+    A float is refused even when it is whole (``2.0``): a window size computed with ``/`` instead
+    of ``//`` is a bug that silent truncation (``2.5 -> 2``) would hide.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        hint = " (use // or int() to make it one)" if isinstance(value, numbers.Real) else ""
+        raise WindowError(f"{name} must be an integer >= {low}, got {value!r} of type {type(value).__name__}{hint}")
+    if value < low:
+        raise WindowError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def _cast_finite(values: np.ndarray, what: str, dtype: Any) -> np.ndarray:
+    """``values`` cast to ``dtype``, refusing NaN/inf, checked AFTER the cast (1e300 is inf in float32).
+
+    Raises:
+        WindowError: naming how many values are bad, where the first one is, and what to do.
+    """
+    target = np.dtype(dtype)
+    if np.issubdtype(target, np.floating):
+        with np.errstate(over="ignore", invalid="ignore"):
+            cast = values.astype(target, copy=False)
+        check = cast
+    else:  # an integer dtype: NaN/inf would become arbitrary integers, so check the source
+        cast, check = None, values
+    if np.issubdtype(check.dtype, np.floating):
+        bad = ~np.isfinite(check)
+        if bad.any():
+            where = tuple(np.argwhere(bad)[0])
+            first = values[where]
+            if np.isfinite(first):
+                raise WindowError(
+                    f"{what} hold {int(bad.sum())} values too large for {target.name} "
+                    f"(|value| > {float(np.finfo(target).max):.3g}; first at {_position(where)}: {first!r}); "
+                    "rescale or standardise them before windowing"
+                )
+            raise WindowError(
+                f"{what} hold {int(bad.sum())} NaN/inf values (first at {_position(where)}); "
+                "fill them or drop the column before windowing (a model cannot read NaN)"
+            )
+    return cast if cast is not None else values.astype(target, copy=False)
+
+
+def _position(index: tuple[int, ...]) -> str:
+    return f"row {index[0]}" + (f", column {index[1]}" if len(index) > 1 else "")
 
 
 def _as_2d_features(features: Any) -> np.ndarray:
@@ -42,14 +92,6 @@ def _as_2d_features(features: Any) -> np.ndarray:
             f"features must be numeric, got dtype {x.dtype}; one-hot encode categorical columns "
             "first (e.g. pandas.get_dummies)"
         )
-    if np.issubdtype(x.dtype, np.floating):
-        bad = ~np.isfinite(x)
-        if bad.any():
-            rows, cols = np.nonzero(bad)
-            raise WindowError(
-                f"features hold {int(bad.sum())} NaN/inf values (first at row {rows[0]}, column {cols[0]}); "
-                "fill them or drop the column before windowing (a model cannot read NaN)"
-            )
     return x
 
 
@@ -87,11 +129,11 @@ def window_starts(
         >>> window_starts(10, length=3, delay=2, horizon=1)
         array([0, 1, 2, 3, 4, 5])
     """
-    for name, value, low in [("length", length, 1), ("sampling_rate", sampling_rate, 1), ("stride", stride, 1),
-                             ("delay", delay, 0), ("horizon", horizon, 0), ("start", start, 0)]:
-        if int(value) != value or value < low:
-            raise WindowError(f"{name} must be an integer >= {low}, got {value!r}")
-    end = n_rows if end is None else end
+    n_rows = _check_int("n_rows", n_rows, 0)
+    length, sampling_rate, stride = (_check_int("length", length, 1), _check_int("sampling_rate", sampling_rate, 1),
+                                     _check_int("stride", stride, 1))
+    delay, horizon, start = _check_int("delay", delay, 0), _check_int("horizon", horizon, 0), _check_int("start", start, 0)
+    end = n_rows if end is None else _check_int("end", end, 0)
     if not 0 <= start <= end <= n_rows:
         raise WindowError(f"need 0 <= start <= end <= n_rows, got start={start}, end={end}, n_rows={n_rows}")
     # rows used by the window starting at i: i .. i + span - 1
@@ -118,16 +160,26 @@ def gather_windows(
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Cut the windows beginning at ``starts`` out of ``features`` (one fancy-indexing copy).
 
+    Every argument is checked here, once: a negative start would silently wrap around to the end of
+    the series, a negative delay would put the target inside its own window, and a window running
+    past the end would raise a bare ``IndexError``.
+
     Args:
         features: (time, features) array.
-        starts: start rows (from :func:`window_starts`).
+        starts: 1-D integer array of start rows (from :func:`window_starts`), each ``>= 0``.
         length, sampling_rate: as in :func:`window_starts`.
-        targets: (time,) or (time, k) array; if given, also return the targets.
-        delay, horizon: target ``targets[end + delay + j]`` for ``j < horizon``.
+        targets: (time,) or (time, k) array with as many rows as ``features``; if given, also
+            return the targets.
+        delay, horizon: target ``targets[end + delay + j]`` for ``j < horizon`` (``delay >= 0``,
+            ``horizon >= 1``).
 
     Returns:
         ``x`` of shape (len(starts), length, features), and with ``targets`` also ``y`` of shape
         (len(starts),) for horizon 1 with 1-D targets, else (len(starts), horizon[, k]).
+
+    Raises:
+        WindowError: for non-integer or out-of-range sizes, starts that are not integers, negative
+            starts, or windows (or their targets) that run past the end of the series.
 
     Example:
         >>> x = np.arange(10.0)[:, None]
@@ -135,7 +187,40 @@ def gather_windows(
         array([[0., 1., 2.],
                [5., 6., 7.]])
     """
-    starts = np.asarray(starts, dtype=np.int64)
+    x = np.asarray(features)
+    if x.ndim < 1:
+        raise WindowError(f"features must be an array with time along its first axis, got shape {x.shape}")
+    length, sampling_rate = _check_int("length", length, 1), _check_int("sampling_rate", sampling_rate, 1)
+    s = np.asarray(starts)
+    if s.ndim != 1 or not (np.issubdtype(s.dtype, np.integer) or s.size == 0) or s.dtype == bool:
+        raise WindowError(f"starts must be a 1-D array of integer row indices, got shape {s.shape} and dtype {s.dtype}")
+    s = s.astype(np.int64, copy=False)
+    if s.size and s.min() < 0:
+        raise WindowError(f"starts must be >= 0 (a negative start would wrap around to the end), got {int(s.min())}")
+    last_row = (length - 1) * sampling_rate
+    if s.size and s.max() + last_row >= len(x):
+        raise WindowError(
+            f"the window starting at row {int(s.max())} needs rows up to {int(s.max()) + last_row}, but the series "
+            f"has {len(x)} rows; use window_starts to compute valid starts"
+        )
+    if targets is None:
+        return _gather(x, s, length, sampling_rate)
+    y = np.asarray(targets)
+    delay, horizon = _check_int("delay", delay, 0), _check_int("horizon", horizon, 1)
+    if y.ndim not in (1, 2) or len(y) != len(x):
+        raise WindowError(f"targets must have shape ({len(x)},) or ({len(x)}, k) to match the features, got {y.shape}")
+    if s.size and s.max() + last_row + delay + horizon - 1 >= len(y):
+        raise WindowError(
+            f"the targets of the window starting at row {int(s.max())} need rows up to "
+            f"{int(s.max()) + last_row + delay + horizon - 1}, but the series has {len(y)} rows; "
+            "use window_starts with the same delay and horizon"
+        )
+    return _gather(x, s, length, sampling_rate, y, delay, horizon)
+
+
+def _gather(features: np.ndarray, starts: np.ndarray, length: int, sampling_rate: int,
+            targets: np.ndarray | None = None, delay: int = 0, horizon: int = 1) -> Any:
+    """:func:`gather_windows` without the checks, for callers that validated their arguments once."""
     steps = np.arange(length, dtype=np.int64) * sampling_rate
     x = features[starts[:, None] + steps[None, :]]
     if targets is None:
@@ -199,18 +284,16 @@ class WindowDataset(keras.utils.PyDataset):
     ):
         super().__init__(**kwargs)
         x = _as_2d_features(features)
-        self.features = x.astype(dtype, copy=False)
-        self.length, self.delay, self.sampling_rate = int(length), int(delay), int(sampling_rate)
-        self.horizon = int(horizon) if targets is not None else 0
-        if targets is not None and horizon < 1:
-            raise WindowError(f"horizon must be >= 1 when targets are given, got {horizon}")
-        if int(batch_size) != batch_size or batch_size < 1:
-            raise WindowError(f"batch_size must be a positive integer, got {batch_size!r}")
-        self.batch_size = int(batch_size)
+        # Sizes first (cheap), then the data: 2.5 is refused, never truncated to 2.
+        self.length, self.sampling_rate = _check_int("length", length, 1), _check_int("sampling_rate", sampling_rate, 1)
+        self.delay = _check_int("delay", delay, 0)
+        self.horizon = _check_int("horizon", horizon, 1) if targets is not None else 0
+        self.batch_size = _check_int("batch_size", batch_size, 1)
         self.starts = window_starts(
             len(x), self.length, self.delay if targets is not None else 0, horizon=self.horizon,
             sampling_rate=self.sampling_rate, start=start, end=end, stride=stride,
         )
+        self.features = _cast_finite(x, "features", dtype)  # after the cast: 1e300 is inf in float32
         self.targets: np.ndarray | None = None
         if targets is not None:
             y = np.asarray(targets)
@@ -218,16 +301,25 @@ class WindowDataset(keras.utils.PyDataset):
                 raise WindowError(
                     f"targets must have shape ({len(x)},) or ({len(x)}, k) to match the features, got {y.shape}"
                 )
+            if not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
+                raise WindowError(f"targets must be numeric, got dtype {y.dtype}")
+            with np.errstate(over="ignore", invalid="ignore"):
+                cast = y.astype(dtype, copy=False)
             last = self.starts + (self.length - 1) * self.sampling_rate + self.delay
             used = np.unique((last[:, None] + np.arange(self.horizon)[None, :]).ravel())
-            bad = ~np.isfinite(y[used].astype(float))
+            # Checked after the cast (1e300 is inf in float32) and in the source (NaN in an integer dtype).
+            checked = [a for a in (cast, y) if np.issubdtype(a.dtype, np.floating)]
+            bad = np.zeros(len(used), dtype=bool)
+            for arr in checked:
+                bad |= ~np.isfinite(arr[used]).reshape(len(used), -1).all(axis=1)
             if bad.any():
-                rows = used[bad.reshape(len(used), -1).any(axis=1)]
+                rows = used[bad]
                 raise WindowError(
-                    f"{len(rows)} target rows used by the windows are NaN/inf (first at row {rows[0]}); "
-                    "fill them or choose another target column"
+                    f"{len(rows)} target rows used by the windows are NaN/inf or too large for "
+                    f"{np.dtype(dtype).name} (first at row {rows[0]}: {y[rows[0]]!r}); "
+                    "fill or rescale them, or choose another target column"
                 )
-            self.targets = y.astype(dtype, copy=False)
+            self.targets = cast
         self.shuffle = bool(shuffle)
         self._rng = np.random.default_rng(seed)
         self.order = np.arange(len(self.starts))
@@ -246,10 +338,8 @@ class WindowDataset(keras.utils.PyDataset):
         if not 0 <= index < len(self):
             raise IndexError(f"batch {index} out of range (the dataset has {len(self)} batches)")
         chosen = self.starts[self.order[index * self.batch_size : (index + 1) * self.batch_size]]
-        if self.targets is None:
-            return gather_windows(self.features, chosen, self.length, sampling_rate=self.sampling_rate)
-        return gather_windows(self.features, chosen, self.length, sampling_rate=self.sampling_rate,
-                              targets=self.targets, delay=self.delay, horizon=self.horizon)
+        # Validated once in __init__; each batch uses the unchecked gather.
+        return _gather(self.features, chosen, self.length, self.sampling_rate, self.targets, self.delay, self.horizon)
 
     def on_epoch_end(self) -> None:
         """Draw a new order of the windows for the next epoch (if ``shuffle``)."""
@@ -264,8 +354,8 @@ class WindowDataset(keras.utils.PyDataset):
         """
         if self.targets is None:
             raise WindowError("this dataset was built without targets")
-        return gather_windows(self.features, self.starts[self.order], self.length, sampling_rate=self.sampling_rate,
-                              targets=self.targets, delay=self.delay, horizon=self.horizon)[1]
+        return _gather(self.features, self.starts[self.order], self.length, self.sampling_rate,
+                       self.targets, self.delay, self.horizon)[1]
 
     def window_ends(self) -> np.ndarray:
         """Row index of the last step of every window, in the dataset's current order."""
@@ -277,7 +367,5 @@ class WindowDataset(keras.utils.PyDataset):
         Example:
             >>> x, y = ds.arrays()  # doctest: +SKIP
         """
-        kwargs: dict[str, Any] = {"sampling_rate": self.sampling_rate}
-        if self.targets is not None:
-            kwargs.update(targets=self.targets, delay=self.delay, horizon=self.horizon)
-        return gather_windows(self.features, self.starts[self.order], self.length, **kwargs)
+        return _gather(self.features, self.starts[self.order], self.length, self.sampling_rate,
+                       self.targets, self.delay, self.horizon)

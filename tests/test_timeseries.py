@@ -209,3 +209,64 @@ def test_jena_wrong_header_is_rejected(jena_env):
     with pytest.warns(UserWarning, match="header"):
         with pytest.raises(datasets.DatasetUnavailableError):
             datasets.load_jena_climate()
+
+
+# --------------------------------------------------------------------------- validation at the public boundary (issue 14, item 16)
+
+
+@pytest.mark.parametrize("name", ["length", "delay", "horizon", "sampling_rate", "stride", "batch_size", "start", "end"])
+@pytest.mark.parametrize("bad", [2.5, 2.0, True, "3"])
+def test_non_integer_sizes_are_refused_not_truncated(name, bad):
+    args = {"length": 10, "delay": 1, name: bad}
+    with pytest.raises(WindowError, match=f"{name} must be an integer"):
+        WindowDataset(np.ones((100, 2)), np.ones(100), **args)
+
+
+def test_numpy_integers_are_accepted():
+    ds = WindowDataset(np.ones((100, 2)), np.ones(100), length=np.int64(10), delay=np.int32(2), horizon=np.int16(1),
+                       stride=np.uint8(3), batch_size=np.int64(8), start=np.int64(5), end=np.int64(90))
+    assert ds.length == 10 and type(ds.length) is int and ds.n_windows == len(range(5, 90 - 11, 3))
+    np.testing.assert_array_equal(window_starts(np.int64(10), np.int64(3), np.int64(2), horizon=1), np.arange(6))
+
+
+@pytest.mark.parametrize("where", ["features", "targets"])
+def test_values_that_overflow_float32_are_refused_after_the_cast(where):
+    x, y = np.ones((100, 2)), np.ones(100)
+    (x if where == "features" else y)[40] = 1e300  # finite in float64, inf in float32
+    with pytest.raises(WindowError, match="row 40.*" if where == "targets" else "too large for float32.*row 40"):
+        WindowDataset(x, y, length=10, delay=1)
+    WindowDataset(x, y, length=10, delay=1, dtype="float64")  # fine where it fits
+
+
+def test_gather_windows_validates_its_arguments():
+    x, y = np.arange(20.0)[:, None], np.arange(20.0)
+    with pytest.raises(WindowError, match="starts must be >= 0"):
+        gather_windows(x, np.array([-2, 0]), 3)  # would wrap around to rows 18, 19, 0
+    with pytest.raises(WindowError, match="delay must be an integer >= 0"):
+        gather_windows(x, np.array([0]), 3, targets=y, delay=-5)  # target inside the window
+    with pytest.raises(WindowError, match="needs rows up to 21"):
+        gather_windows(x, np.array([0, 19]), 3)
+    with pytest.raises(WindowError, match="targets of the window starting at row 16"):
+        gather_windows(x, np.array([16]), 3, targets=y, delay=2)
+    with pytest.raises(WindowError, match="length must be an integer"):
+        gather_windows(x, np.array([0]), 2.5)
+    with pytest.raises(WindowError, match="horizon must be an integer >= 1"):
+        gather_windows(x, np.array([0]), 3, targets=y, horizon=0)
+    with pytest.raises(WindowError, match="integer row indices"):
+        gather_windows(x, np.array([0.0, 1.5]), 3)
+    with pytest.raises(WindowError, match="targets must have shape"):
+        gather_windows(x, np.array([0]), 3, targets=y[:10])
+    got_x, got_y = gather_windows(x, np.array([0, 16]), 3, targets=y, delay=1)  # the last valid window
+    np.testing.assert_array_equal(got_y, [3.0, 19.0])
+    assert gather_windows(x, np.array([], dtype=np.int64), 3).shape == (0, 3, 1)
+
+
+def test_batches_do_not_revalidate(series, monkeypatch):
+    """Validation happens once, in __init__; a batch goes straight to the gather."""
+    from dmlib import timeseries
+
+    x, y = series
+    ds = WindowDataset(x, y, length=10, delay=2, batch_size=32)
+    monkeypatch.setattr(timeseries, "gather_windows", lambda *a, **k: pytest.fail("batches revalidated"))
+    collect(ds)
+    ds.arrays()
