@@ -68,6 +68,8 @@ def workloads() -> list[Workload]:
     """The benchmarked models, as the notebooks train them (standard profile sizes)."""
     import keras
 
+    from dmlib.augment import RandomShiftFlip
+
     layers = keras.layers
 
     def classifier(*body: Any, inputs: tuple[int, ...] = (28, 28, 1)) -> Any:
@@ -91,6 +93,15 @@ def workloads() -> list[Workload]:
         return classifier(*body, layers.Flatten(), layers.Dropout(0.3), layers.Dense(128, activation="relu"),
                           layers.Dropout(0.3))
 
+    def augmented_cnn(augmentation: Any) -> Callable[[], Any]:
+        def build() -> Any:
+            body: list[Any] = [augmentation()]
+            for filters in (32, 64, 64):
+                body += [layers.Conv2D(filters, 3, padding="same", use_bias=False), layers.BatchNormalization(),
+                         layers.Activation("relu"), layers.MaxPooling2D(2)]
+            return classifier(*body, layers.Flatten(), layers.Dropout(0.3), layers.Dense(128, activation="relu"))
+        return build
+
     def gru_forecaster() -> Any:
         model = keras.Sequential([keras.Input((120, 10)), layers.GRU(32), layers.Dense(1)])
         model.compile("adam", "mae")
@@ -106,6 +117,13 @@ def workloads() -> list[Workload]:
         Workload("01_fundamentals", "MLP 256-128 (Fashion-MNIST)", mlp, _images, 54_000, 128),
         Workload("02_cnn_images", "tutorial CNN", tutorial_cnn, _images, 54_000, 64),
         Workload("02_cnn_images", "better CNN (batch norm, dropout, flip)", better_cnn, _images, 54_000, 128),
+        # Augmentation by shifts: Keras' RandomTranslation turns jit off (op-by-op steps on JAX);
+        # dmlib.augment.RandomShiftFlip does the same job in keras.ops and keeps the step compiled.
+        Workload("02_cnn_images", "better CNN + shifts, keras RandomTranslation (no jit)",
+                 augmented_cnn(lambda: layers.RandomTranslation(2 / 28, 2 / 28, fill_mode="constant")), _images,
+                 54_000, 128),
+        Workload("02_cnn_images", "better CNN + shifts, dmlib RandomShiftFlip (jit)",
+                 augmented_cnn(lambda: RandomShiftFlip(max_shift=2, flip=True)), _images, 54_000, 128),
         Workload("03_rnn_time_series", "GRU(32), 120 h x 10 features", gru_forecaster, _windows, 3_280, 256),
         Workload("04_text_sentiment", "Embedding(10000, 64) + LSTM(64), length 100", tutorial_lstm_text,
                  _token_ids, 25_000, 64),

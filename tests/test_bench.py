@@ -68,3 +68,16 @@ def test_write_readme_replaces_only_the_block(tmp_path):
 def test_a_broken_backend_is_reported_not_raised():
     out = bench.epoch_times(["no_such_backend"], steps=1, timeout=300)
     assert "error" in out["no_such_backend"]
+
+
+def test_bench_has_an_augmentation_row_with_and_without_jit():
+    import keras
+
+    rows = {w.name: w for w in bench.workloads() if "shifts" in w.name}
+    assert len(rows) == 2
+    models = {name: w.build() for name, w in rows.items()}
+    assert all(m.output_shape == (None, 10) for m in models.values())
+    if keras.backend.backend() == "jax":
+        assert {name: m.jit_compile for name, m in models.items()} == {
+            "better CNN + shifts, keras RandomTranslation (no jit)": False,
+            "better CNN + shifts, dmlib RandomShiftFlip (jit)": True}
