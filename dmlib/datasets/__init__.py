@@ -40,9 +40,9 @@ from dmlib.datasets.store import (  # noqa: F401  (internal names, re-exported f
 )
 
 # One line per dataset module (the order is the order of `status()` and `datasets list`).
-from dmlib.datasets import fashion_mnist, imdb, beijing, mnist1d, digits, jena  # noqa: E402
+from dmlib.datasets import fashion_mnist, imdb, beijing, mnist1d, digits, jena, adbench, movielens  # noqa: E402
 
-_MODULES: list[types.ModuleType] = [store, fashion_mnist, imdb, beijing, mnist1d, digits, jena]
+_MODULES: list[types.ModuleType] = [store, fashion_mnist, imdb, beijing, mnist1d, digits, jena, adbench, movielens]
 
 for _module in _MODULES:  # re-export every name the single module used to have
     for _name, _value in vars(_module).items():

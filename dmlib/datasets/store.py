@@ -129,7 +129,7 @@ def _unavailable(name: str, filenames: list[str], searched: list[str]) -> Datase
     lines.append(_fix_hint(name, filenames))
     err = DatasetUnavailableError("\n".join(lines))
     err.searched = list(searched)
-    err.corrupt = any("CORRUPT" in s or "INCOMPLETE" in s for s in searched)
+    err.corrupt = any(w in s for s in searched for w in ("CORRUPT", "INCOMPLETE", "REFUSED"))
     return err
 
 
@@ -157,6 +157,9 @@ def _download(url: str, dest: Path, verify: Callable[[Path], T]) -> T:
 def _search(subdir: str, filename: str, verify: Callable[[Path], T], searched: list[str]) -> tuple[Path, T] | None:
     """The first copy of ``filename`` that passes ``verify``; notes every place tried in ``searched``."""
     for kind, path in _places(subdir, filename):
+        if path.is_symlink():
+            searched.append(f"{path} ({kind}: REFUSED, a symbolic link; copy the file itself there)")
+            continue
         if not path.is_file():
             searched.append(f"{path} ({kind}: not there)")
             continue
@@ -207,6 +210,23 @@ def _locate(
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def read_verified(path: Path, sha256: str, size: int) -> bytes:
+    """The bytes of ``path`` if it has exactly ``size`` bytes and this sha256, else CorruptFileError.
+
+    The size is checked first, from the file system, so a wrong (e.g. huge) file is not read.
+
+    Example:
+        >>> data = read_verified(Path("u.genre"), "9757e0d3...", 202)  # doctest: +SKIP
+    """
+    actual = path.stat().st_size
+    if actual != size:
+        raise CorruptFileError(f"{actual:,} bytes, expected {size:,}")
+    data = path.read_bytes()
+    if len(data) != size or _sha256(data) != sha256:
+        raise CorruptFileError("sha256 does not match")
+    return data
 
 
 def _file_digest(path: Path, algo: str) -> str:
