@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 RECORD_FILE_ENV = "DMLIB_RECORD_FILE"
@@ -57,7 +58,8 @@ def record(
         ``value`` as a float, so the call can sit in an expression.
 
     Raises:
-        ValueError: for a malformed name or a value that is not a finite number.
+        ValueError: for a malformed name, a value or reference that is not a finite number, a source
+            that is not a string.
 
     Example:
         >>> record("first_model_test_accuracy", 0.85, reference=0.883, source="Zalando README")
@@ -72,11 +74,23 @@ def record(
         raise ValueError(f"{name}: value {value!r} is not a number") from None
     if not math.isfinite(value):
         raise ValueError(f"{name}: value {value} is not finite; the run that produced it went wrong")
+    if reference is not None:
+        try:
+            reference = float(reference)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}: reference {reference!r} is not a number; give the published number "
+                             "or None") from None
+        if not math.isfinite(reference):
+            raise ValueError(f"{name}: reference {reference} is not finite; give the published number or None")
+    if source is not None and not isinstance(source, str):
+        raise ValueError(f"{name}: source must be a string naming where the reference comes from, got {source!r}")
+    if not isinstance(higher_is_better, (bool, np.bool_)):
+        raise ValueError(f"{name}: higher_is_better must be True or False, got {higher_is_better!r}")
     entry = {
         "kind": "metric",
         "name": name,
         "value": value,
-        "reference": None if reference is None else float(reference),
+        "reference": reference,
         "source": source,
         "higher_is_better": bool(higher_is_better),
     }
@@ -135,15 +149,99 @@ def read_record_file(path: str | Path) -> tuple[dict[str, Any], dict[str, dict[s
     return facts, metrics
 
 
+class ResultsFileError(ValueError):
+    """A results file (``results/<profile>.json``) that is not valid; the message names the file."""
+
+
+_RESTORE_HINT = ("Restore it from version control (`git checkout -- {path}`), fix the entry by hand, "
+                 "or move the file away to start a new one.")
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def validate_results(data: Any, path: str | Path = "results file") -> dict[str, Any]:
+    """Check the structure and types of a results file's content; return it, or raise naming the problem.
+
+    A valid file is ``{"profile": str, "notebooks": {name: entry}}`` where each entry has
+    ``"metrics": {metric: {"value": finite number, "reference": finite number or null,
+    "source": str or null, "higher_is_better": bool}}`` and ``"seconds"`` (a number) if present.
+
+    Raises:
+        ResultsFileError: naming the file, the notebook and the metric, and what to do.
+
+    Example:
+        >>> validate_results({"profile": "smoke", "notebooks": {}})
+        {'profile': 'smoke', 'notebooks': {}}
+    """
+    hint = _RESTORE_HINT.format(path=path)
+
+    def fail(what: str) -> ResultsFileError:
+        return ResultsFileError(f"{path}: {what}. {hint}")
+
+    if not isinstance(data, dict) or not isinstance(data.get("notebooks"), dict):
+        raise fail("not a dmlib results file (expected an object with 'notebooks')")
+    if "profile" in data and not isinstance(data["profile"], str):
+        raise fail(f"'profile' must be a string, got {data['profile']!r}")
+    for nb, entry in data["notebooks"].items():
+        if not isinstance(entry, dict):
+            raise fail(f"the entry of notebook {nb!r} must be an object, got {type(entry).__name__}")
+        if "seconds" in entry and not _is_number(entry["seconds"]):
+            raise fail(f"notebook {nb!r}: 'seconds' must be a number, got {entry['seconds']!r}")
+        for key in ("backend", "device", "machine", "date", "code_sha256"):
+            if entry.get(key) is not None and not isinstance(entry[key], str):
+                raise fail(f"notebook {nb!r}: {key!r} must be a string, got {entry[key]!r}")
+        metrics = entry.get("metrics", {})
+        if not isinstance(metrics, dict):
+            raise fail(f"notebook {nb!r}: 'metrics' must be an object, got {type(metrics).__name__}")
+        for name, m in metrics.items():
+            where = f"notebook {nb!r}, metric {name!r}"
+            if not isinstance(m, dict):
+                raise fail(f"{where}: must be an object with 'value', got {m!r}")
+            if not _is_number(m.get("value")):
+                raise fail(f"{where}: 'value' must be a finite number, got {m.get('value')!r}")
+            if m.get("reference") is not None and not _is_number(m["reference"]):
+                raise fail(f"{where}: 'reference' must be a finite number or null, got {m['reference']!r}")
+            if m.get("source") is not None and not isinstance(m["source"], str):
+                raise fail(f"{where}: 'source' must be a string or null, got {m['source']!r}")
+            if "higher_is_better" in m and not isinstance(m["higher_is_better"], bool):
+                raise fail(f"{where}: 'higher_is_better' must be true or false, got {m['higher_is_better']!r}")
+    return data
+
+
 def load_results(path: str | Path) -> dict[str, Any]:
-    """Read a results file (``{"profile": ..., "notebooks": {...}}``), or an empty one if absent."""
+    """Read and validate a results file (``{"profile": ..., "notebooks": {...}}``), or an empty one if absent.
+
+    Raises:
+        ResultsFileError: if the file cannot be read, is not JSON, or has wrong types; the message
+            names the file and what to do.
+    """
     p = Path(path)
     if not p.exists():
         return {"profile": p.stem, "notebooks": {}}
-    data = json.loads(p.read_text(encoding="utf-8"))
-    if not isinstance(data, dict) or not isinstance(data.get("notebooks"), dict):
-        raise ValueError(f"{p} is not a dmlib results file (expected an object with 'notebooks')")
-    return data
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ResultsFileError(f"{p}: cannot be read ({err}). {_RESTORE_HINT.format(path=p)}") from None
+    try:
+        data = json.loads(text, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(f"{c} is not allowed")))
+    except ValueError as err:
+        raise ResultsFileError(f"{p}: is not valid JSON ({err}). {_RESTORE_HINT.format(path=p)}") from None
+    return validate_results(data, p)
+
+
+def validate_results_file(path: str | Path) -> None:
+    """Check ``results/<profile>.json`` before a run, so that a damaged file is found before the
+    notebook is executed (and rewritten), not after its metrics are computed. A missing file is fine.
+
+    Raises:
+        ResultsFileError: naming the file and the problem.
+
+    Example:
+        >>> validate_results_file("results/does-not-exist.json")  # nothing to check yet
+    """
+    load_results(path)
 
 
 def merge_notebook_result(
@@ -194,6 +292,7 @@ def _merge(path: str | Path, notebook: str, profile: str, facts: dict[str, Any],
     }
     data["notebooks"] = dict(sorted(data["notebooks"].items()))
     p = Path(path)
+    validate_results(data, p)  # never write a file that the next run would refuse
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

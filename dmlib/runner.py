@@ -21,7 +21,7 @@ from collections.abc import Iterator
 import nbformat
 
 from dmlib.config import PROFILES
-from dmlib.results import RECORD_FILE_ENV, code_hash, merge_notebook_result, read_record_file
+from dmlib.results import RECORD_FILE_ENV, code_hash, merge_notebook_result, read_record_file, validate_results_file
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -93,6 +93,7 @@ def run_notebook(path: Path, profile: str, *, out_dir: Path | None = None, resul
     if profile not in PROFILES:
         raise SystemExit(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)}")
     cell_timeout = cell_timeout or CELL_TIMEOUT[profile]
+    validate_results_file((results_dir or ROOT / "results") / f"{profile}.json")  # before the notebook is touched
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:  # a cell the run does not reach must not show an older run's outputs
         if cell.cell_type == "code":

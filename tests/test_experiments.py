@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
+
+import numpy as np
 
 import pandas as pd
 import pytest
@@ -10,15 +13,15 @@ import pytest
 from dmlib import experiments as ex
 
 
-class Counter:
-    """A fake experiment that counts its calls."""
+def Counter():  # noqa: N802 (reads like the class it replaces)
+    """A fake experiment that counts its calls (in an attribute, which is not part of the cache key)."""
 
-    def __init__(self):
-        self.calls = []
-
-    def __call__(self, width, lr=0.1, seed=0):
-        self.calls.append((width, lr, seed))
+    def experiment(width, lr=0.1, seed=0):
+        experiment.calls.append((width, lr, seed))
         return {"accuracy": width / 100 + seed / 1000, "loss": 1.0 / width}
+
+    experiment.calls = []
+    return experiment
 
 
 def run(fn, grid, seeds=(0, 1), **kw):
@@ -122,6 +125,190 @@ def test_summarise_by_several_columns():
     assert table.loc[("x", 1), "mean"] == pytest.approx(0.2)
     assert table.loc[("y", 2), "n"] == 1
 
+
+def test_verdict_with_three_runs():
+    df = pd.DataFrame({"reg": ["none"] * 3 + ["dropout"] * 3 + ["l2"] * 3,
+                       "acc": [0.80, 0.81, 0.82, 0.85, 0.86, 0.87, 0.805, 0.815, 0.825]})
+    v = ex.verdict(df, "reg", "acc", "dropout", "none")
+    assert v.better and v.diff == pytest.approx(0.05)
+    assert str(v).startswith("dropout beats none on acc by 0.050")
+    tie = ex.verdict(df, "reg", "acc", "l2", "none")
+    assert tie.tie and "beyond seed noise" in str(tie)
+    worse = ex.verdict(df, "reg", "acc", "none", "dropout")
+    assert worse.worse and "worse than dropout" in str(worse)
+
+
+def test_verdict_lower_is_better_and_single_runs():
+    df = pd.DataFrame({"g": ["a"] * 3 + ["b"] * 3, "err": [0.10, 0.12, 0.11, 0.30, 0.32, 0.31]})
+    assert ex.verdict(df, "g", "err", "a", "b", higher_is_better=False).better
+    assert ex.verdict(df, "g", "err", "a", "b", higher_is_better=True).worse
+    single = pd.DataFrame({"g": ["a", "b"], "err": [0.1, 0.5]})
+    v = ex.verdict(single, "g", "err", "a", "b", higher_is_better=False)
+    assert v.tie and "too few runs" in str(v)
+    with pytest.raises(KeyError):
+        ex.verdict(df, "g", "err", "a", "zzz")
+    with pytest.raises(KeyError):
+        ex.verdict(df, "g", "loss", "a", "b")
+
+
+# ---- issue 14 item 14: the cache never serves a result computed from other inputs ----------------
+
+SETTINGS = {"epochs": 3}
+
+
+def reads_a_setting(width, seed):
+    """An experiment that reads a global setting, as a notebook's functions read CFG."""
+    return {"accuracy": width * SETTINGS["epochs"] / 100}
+
+
+def make_fn(body):
+    """A fresh function `experiment(x, seed)` from source text (as re-running a notebook cell does)."""
+    ns = {}
+    exec(f"def experiment(x, seed):\n    return {{'value': {body}}}\n", ns)  # noqa: S102 (test helper)
+    return ns["experiment"]
+
+
+def test_editing_a_setting_the_function_reads_reruns(tmp_path, monkeypatch):
+    first = run(reads_a_setting, {"width": [10]}, seeds=[0], cache_dir=tmp_path)
+    monkeypatch.setitem(SETTINGS, "epochs", 30)  # the settings cell was edited
+    second = run(reads_a_setting, {"width": [10]}, seeds=[0], cache_dir=tmp_path)
+    assert not second.cached.any() and second.accuracy.item() == pytest.approx(3.0) != first.accuracy.item()
+    assert run(reads_a_setting, {"width": [10]}, seeds=[0], cache_dir=tmp_path).cached.all()
+
+
+def test_edited_function_code_reruns(tmp_path):
+    assert run(make_fn("x + 1"), {"x": [1]}, seeds=[0], cache_dir=tmp_path).value.item() == 2
+    again = run(make_fn("x + 1"), {"x": [1]}, seeds=[0], cache_dir=tmp_path)
+    assert again.cached.all()  # the same code, defined anew, hits the cache
+    edited = run(make_fn("x + 2"), {"x": [1]}, seeds=[0], cache_dir=tmp_path)
+    assert not edited.cached.any() and edited.value.item() == 3
+
+
+def test_edited_helper_function_reruns(tmp_path):
+    ns = {}
+    exec("def helper(x):\n    return x * 2\n\ndef experiment(x, seed):\n    return {'value': helper(x)}\n", ns)
+    assert run(ns["experiment"], {"x": [1]}, seeds=[0], cache_dir=tmp_path).value.item() == 2
+    exec("def helper(x):\n    return x * 3\n", ns)  # only the helper's cell was edited
+    df = run(ns["experiment"], {"x": [1]}, seeds=[0], cache_dir=tmp_path)
+    assert not df.cached.any() and df.value.item() == 3
+
+
+def test_global_data_array_is_part_of_the_key(tmp_path):
+    ns = {"np": np, "data": np.arange(5.0)}
+    exec("def experiment(x, seed):\n    return {'value': float(data.sum()) * x}\n", ns)
+    assert run(ns["experiment"], {"x": [1]}, seeds=[0], cache_dir=tmp_path).value.item() == 10
+    ns["data"] = np.arange(5.0).astype("float32")  # same values, other dtype: other data
+    assert not run(ns["experiment"], {"x": [1]}, seeds=[0], cache_dir=tmp_path).cached.any()
+    ns["data"] = np.arange(6.0)[:5].reshape(5)
+    assert run(ns["experiment"], {"x": [1]}, seeds=[0], cache_dir=tmp_path).cached.all()  # same bytes, dtype, shape
+    ns["data"][2] = 100.0
+    df = run(ns["experiment"], {"x": [1]}, seeds=[0], cache_dir=tmp_path)
+    assert not df.cached.any() and df.value.item() == 108
+
+
+def test_dataframes_with_the_same_truncated_repr_differ(tmp_path):
+    a = pd.DataFrame({"v": np.arange(1000.0)})
+    b = a.copy()
+    b.loc[500, "v"] = -1.0
+    assert repr(a) == repr(b)  # what the old key used
+    fn = lambda frame, seed: {"total": float(frame["v"].sum())}  # noqa: E731
+    first = run(fn, {"frame": [a]}, seeds=[0], cache_dir=tmp_path)
+    second = run(fn, {"frame": [b]}, seeds=[0], cache_dir=tmp_path)
+    assert not second.cached.any() and second.total.item() != first.total.item()
+    assert run(fn, {"frame": [a.copy()]}, seeds=[0], cache_dir=tmp_path).cached.all()
+    assert ex.fingerprint(a) != ex.fingerprint(a.astype("float32"))  # dtypes are part of it
+    assert ex.fingerprint(a) != ex.fingerprint(a.rename(columns={"v": "w"}))
+
+
+def test_numpy_array_configuration_values(tmp_path):
+    fn = lambda data, seed: {"total": float(np.sum(data))}  # noqa: E731
+    df = run(fn, {"data": [np.arange(4), np.ones((2, 2))]}, seeds=[0], cache_dir=tmp_path)
+    assert df.total.tolist() == [6.0, 4.0]
+    assert run(fn, {"data": [np.arange(4)]}, seeds=[0], cache_dir=tmp_path).cached.all()
+    assert not run(fn, {"data": [np.arange(4).reshape(2, 2)]}, seeds=[0], cache_dir=tmp_path).cached.any()
+
+
+def test_function_configuration_values_hit_by_source(tmp_path):
+    fn = lambda act, x, seed: {"y": act(x, 0)["value"]}  # noqa: E731
+    assert run(fn, {"act": [make_fn("x * x")], "x": [3]}, seeds=[0], cache_dir=tmp_path).y.item() == 9
+    # the cell defining `act` is run again: a new object with the same code (the old repr key never hit)
+    assert run(fn, {"act": [make_fn("x * x")], "x": [3]}, seeds=[0], cache_dir=tmp_path).cached.all()
+    edited = run(fn, {"act": [make_fn("x * x * x")], "x": [3]}, seeds=[0], cache_dir=tmp_path)
+    assert not edited.cached.any() and edited.y.item() == 27
+
+
+def test_values_that_cannot_be_hashed_exactly_are_refused(tmp_path):
+    with pytest.raises(TypeError, match=r"configuration .*\['thing'\].*cannot be hashed exactly"):
+        run(lambda thing, seed: {"v": 1}, {"thing": [object()]}, seeds=[0], cache_dir=tmp_path)
+    ns = {"lock": __import__("threading").Lock()}
+    exec("def experiment(x, seed):\n    with lock:\n        return {'v': x}\n", ns)
+    with pytest.raises(TypeError, match="global 'lock' read by experiment"):
+        run(ns["experiment"], {"x": [1]}, seeds=[0], cache_dir=tmp_path)
+    with pytest.raises(TypeError, match="dtype object"):
+        ex.fingerprint(np.array([{}, []], dtype=object))
+    with pytest.raises(TypeError, match=r"inputs\['f'\]"):
+        run(Counter(), {"width": [1]}, inputs={"f": open(__file__)}, cache_dir=tmp_path)  # noqa: SIM115
+
+
+def test_inputs_profile_backend_and_seed_are_part_of_the_key(tmp_path):
+    fn = Counter()
+    run(fn, {"width": [10]}, seeds=[0], cache_dir=tmp_path, inputs={"n_train": 500})
+    run(fn, {"width": [10]}, seeds=[0], cache_dir=tmp_path, inputs={"n_train": 501})
+    assert len(fn.calls) == 2
+    run(fn, {"width": [10]}, seeds=[0], cache_dir=tmp_path, inputs={"n_train": 500})
+    assert len(fn.calls) == 2
+    keys = {ex.run_key("e", "1", {"w": 1}, s, p, b) for s, p, b in
+            [(0, "smoke", "jax"), (1, "smoke", "jax"), (0, "standard", "jax"), (0, "smoke", "torch")]}
+    assert len(keys) == 4
+    assert ex.run_key("e", "1", {"w": 1}, 0, "smoke", "jax") != ex.run_key("e", "1", {"w": 1.0}, 0, "smoke", "jax")
+
+
+def test_cached_entry_is_checked_against_its_inputs_and_metric_types(tmp_path):
+    fn = Counter()
+    run(fn, {"width": [10]}, seeds=[0], cache_dir=tmp_path)
+    (path,) = (tmp_path / "demo").glob("*.json")
+    good = json.loads(path.read_text())
+    for field, value in [("config_sha256", "0" * 64), ("seed", 1), ("profile", "full"), ("backend", "jax"),
+                         ("key", "f" * 64), ("code_sha256", "x")]:
+        path.write_text(json.dumps({**good, field: value}))
+        assert not run(fn, {"width": [10]}, seeds=[0], cache_dir=tmp_path).cached.any(), field
+    path.write_text(json.dumps({**good, "metrics": {**good["metrics"], "accuracy": "0.1"}}))  # a string now
+    assert not run(fn, {"width": [10]}, seeds=[0], cache_dir=tmp_path).cached.any()
+    assert run(fn, {"width": [10]}, seeds=[0], cache_dir=tmp_path).cached.all()
+
+
+def test_cache_folder_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("DMLIB_EXPERIMENTS_CACHE", str(tmp_path / "runs"))
+    assert ex.default_cache_dir() == tmp_path / "runs"
+    run(Counter(), {"width": [10]}, seeds=[0])
+    assert len(list((tmp_path / "runs" / "demo").glob("*.json"))) == 1
+    monkeypatch.setenv("DMLIB_EXPERIMENTS_CACHE", "off")
+    fn = Counter()
+    run(fn, {"width": [10]}, seeds=[0])
+    run(fn, {"width": [10]}, seeds=[0])
+    assert ex.default_cache_dir() is None and len(fn.calls) == 2
+
+
+def test_metrics_are_plain_json(tmp_path):
+    df = run(lambda seed: {"acc": np.float32(0.5), "curve": np.array([1, 2])}, [{}], seeds=[0], cache_dir=tmp_path)
+    assert df.acc.item() == 0.5 and df.curve.item() == [1, 2]
+    with pytest.raises(TypeError, match="metric 'model'"):
+        run(lambda seed: {"model": object()}, [{}], seeds=[0], cache_dir=tmp_path)
+
+
+def test_fingerprint_is_exact():
+    assert ex.fingerprint(1) != ex.fingerprint(1.0) != ex.fingerprint(True)
+    assert ex.fingerprint(0.1 + 0.2) != ex.fingerprint(0.3)
+    assert ex.fingerprint({"a": 1, "b": 2}) == ex.fingerprint({"b": 2, "a": 1})
+    assert ex.fingerprint([1, 2]) != ex.fingerprint((1, 2))
+    assert ex.fingerprint(pd.Series([1, 2])) != ex.fingerprint(pd.Series([1, 2], index=[5, 6]))
+    from dmlib.config import Settings
+
+    assert ex.fingerprint(Settings("smoke", {"e": 1})) != ex.fingerprint(Settings("standard", {"e": 1}))
+    assert ex.fingerprint(np.random.default_rng(0)) != ex.fingerprint(np.random.default_rng(1))
+
+
+# ---- the pooled-std comparison kept for the committed notebook 05 until it moves to verdict() ----
 
 def test_compare_clear_winner_and_noise():
     df = pd.DataFrame({"reg": ["none"] * 3 + ["dropout"] * 3 + ["l2"] * 3,

@@ -116,3 +116,92 @@ def test_update_readme_rewrites_only_between_markers(tmp_path):
     readme.write_text("no markers")
     with pytest.raises(ValueError, match="lacks the markers"):
         update_readme(readme, tmp_path / "results")
+
+
+# ---- issue 14 item 15: results files are validated before a run; errors name the file ---------
+
+@pytest.mark.parametrize("reference", [float("nan"), float("inf"), "high"])
+def test_record_rejects_bad_references_like_values(reference):
+    with pytest.raises(ValueError, match="reference"):
+        dmlib.record("mlp_test_accuracy", 0.5, reference=reference)
+
+
+def test_record_rejects_a_source_that_is_not_text():
+    with pytest.raises(ValueError, match="source"):
+        dmlib.record("mlp_test_accuracy", 0.5, reference=0.9, source=3)
+
+
+GOOD = {"profile": "standard", "notebooks": {"01_a": {"seconds": 3.0, "metrics": {
+    "m": {"value": 0.5, "reference": 0.6, "source": "paper", "higher_is_better": True}}}}}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{not json", "is not valid JSON"),
+    ("[1, 2]", "not a dmlib results file"),
+    ('{"notebooks": {"01_a": 3}}', "entry of notebook '01_a' must be an object"),
+    ('{"notebooks": {"01_a": {"metrics": []}}}', "'metrics' must be an object"),
+    ('{"notebooks": {"01_a": {"metrics": {"m": {"value": "0.5"}}}}}', "metric 'm': 'value' must be a finite number"),
+    ('{"notebooks": {"01_a": {"metrics": {"m": {"value": NaN}}}}}', "is not valid JSON"),
+    ('{"notebooks": {"01_a": {"metrics": {"m": {"value": 1, "reference": "x"}}}}}', "'reference' must be"),
+    ('{"notebooks": {"01_a": {"metrics": {"m": {"value": 1, "source": 5}}}}}', "'source' must be"),
+    ('{"notebooks": {"01_a": {"seconds": "slow", "metrics": {}}}}', "'seconds' must be a number"),
+    ('{"profile": 3, "notebooks": {}}', "'profile' must be a string"),
+])
+def test_validate_results_file_names_the_file_and_the_problem(tmp_path, text, message):
+    path = tmp_path / "standard.json"
+    path.write_text(text)
+    with pytest.raises(results.ResultsFileError, match=message) as err:
+        results.validate_results_file(path)
+    assert str(path) in str(err.value) and "git checkout" in str(err.value)
+
+
+def test_validate_results_file_accepts_good_and_missing_files(tmp_path):
+    results.validate_results_file(tmp_path / "missing.json")
+    path = tmp_path / "standard.json"
+    path.write_text(json.dumps(GOOD))
+    results.validate_results_file(path)
+
+
+def test_the_committed_results_files_are_valid():
+    from dmlib.runner import ROOT
+
+    for path in sorted((ROOT / "results").glob("*.json")):
+        results.validate_results_file(path)
+
+
+def test_merge_refuses_a_corrupt_file_and_leaves_it_alone(tmp_path):
+    path = tmp_path / "standard.json"
+    path.write_text('{"notebooks": {"01_a": {"metrics": {"m": {"value": "oops"}}}}}')
+    with pytest.raises(results.ResultsFileError, match="standard.json"):
+        results.merge_notebook_result(path, "02_b", profile="standard", facts={}, metrics={}, seconds=1.0,
+                                      code_sha256="x")
+    assert "oops" in path.read_text()
+
+
+def test_report_gives_clear_messages_for_wrong_types(tmp_path):
+    (tmp_path / "results").mkdir()
+    bad = json.loads(json.dumps(GOOD))
+    bad["notebooks"]["01_a"]["metrics"]["m"]["value"] = [0.5]
+    (tmp_path / "results" / "full.json").write_text(json.dumps(bad))
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{START}\n{END}\n")
+    with pytest.raises(results.ResultsFileError, match=r"full.json: notebook '01_a', metric 'm': 'value'"):
+        update_readme(readme, tmp_path / "results")
+    with pytest.raises(results.ResultsFileError, match="the standard results: notebook '01_a'"):
+        results_table({"standard": bad})
+    with pytest.raises(ValueError, match="does not exist"):
+        update_readme(tmp_path / "nope.md", tmp_path / "nothing")
+
+
+def test_run_stops_before_touching_the_notebook_when_the_results_file_is_corrupt(tmp_path):
+    from dmlib.runner import run_notebook
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('ran')")])
+    path = tmp_path / "00_x.ipynb"
+    nbformat.write(nb, path)
+    before = path.read_text()
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "smoke.json").write_text('{"notebooks": {"00_x": {"metrics": {"m": {"value": null}}}}}')
+    with pytest.raises(results.ResultsFileError, match="smoke.json: notebook '00_x', metric 'm'"):
+        run_notebook(path, "smoke", out_dir=tmp_path / "out", results_dir=tmp_path / "results")
+    assert path.read_text() == before and not (tmp_path / "out").exists()
