@@ -18,9 +18,12 @@ Introduced in ``04_text_sentiment.ipynb``.
 
 from __future__ import annotations
 
+import functools
+import html
 import json
 import math
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -36,34 +39,125 @@ OOV_ID = 1
 PAD_TOKEN = "[PAD]"
 OOV_TOKEN = "[UNK]"
 
-_TAGS = re.compile(r"<[^>]{0,40}>")
-_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+# The elements of HTML (living standard, plus a few obsolete ones still found in web text). Only a
+# ``<`` followed directly by one of these names (or ``/`` and one) starts a tag, so "3 < 5 and the
+# acting > the script" and a reviewer's "<grin>" stay text while ``<br />``, ``<i>``, ``</p>`` go.
+_HTML_ELEMENTS = (
+    "a abbr acronym address area article aside audio b base basefont bdi bdo big blink blockquote body br button "
+    "canvas caption center cite code col colgroup data datalist dd del details dfn dialog dir div dl dt em embed "
+    "fieldset figcaption figure font footer form frame frameset h1 h2 h3 h4 h5 h6 head header hgroup hr html i "
+    "iframe img input ins kbd label legend li link main map mark marquee menu meta meter nav nobr noframes "
+    "noscript object ol optgroup option output p param picture pre progress q rp rt ruby s samp script search "
+    "section select small source span strike strong style sub summary sup table tbody td template textarea tfoot "
+    "th thead time title tr track tt u ul var video wbr"
+).split()
+_TAGS = re.compile(
+    r"<(?:/?(?:" + "|".join(sorted(_HTML_ELEMENTS, key=len, reverse=True)) + r")(?![\w-])[^<>]{0,500}"
+    r"|!--.*?--|![A-Za-z][^<>]{0,200})>",
+    re.IGNORECASE | re.DOTALL,
+)
+_ASCII_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")  # _token_pattern() restricted to lower-case ASCII
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'"})  # typographic and modifier-letter apostrophes
+
+
+@functools.cache
+def _token_pattern() -> re.Pattern[str]:
+    """Words of any script: letters and digits (``[^\W_]``) with their combining marks, and an
+    optional apostrophe suffix of letters (``don't``, ``it's``, ``90's``).
+
+    Python's ``\w`` leaves out combining marks (Unicode categories Mn, Mc, Me), which Devanagari,
+    Thai or Arabic write inside words; they are collected once, on first use (they occur only in
+    planes 0-1 and the variation selectors of plane 14).
+    """
+    marks = [cp for block in (range(0x20000), range(0xE0100, 0xE01F0)) for cp in block
+             if unicodedata.category(chr(cp)).startswith("M")]
+    ranges, first, prev = [], marks[0], marks[0]
+    for cp in marks[1:] + [-1]:
+        if cp != prev + 1:
+            ranges.append(f"\\U{first:08x}" + (f"-\\U{prev:08x}" if prev > first else ""))
+            first = cp
+        prev = cp
+    mark = "[" + "".join(ranges) + "]"
+    # Runs of letters/digits with marks in between (marks and [^\W_] are disjoint: no backtracking).
+    word = rf"[^\W_]+(?:{mark}+[^\W_]*)*"
+    suffix = rf"(?:'[^\W\d_]+(?:{mark}+[^\W\d_]*)*)?"
+    return re.compile(word + suffix)
 
 
 class VocabularyError(ValueError):
     """A vocabulary that cannot be built, read or used (e.g. a malformed JSON file, a bad size)."""
 
 
+def _check_text(value: Any, where: str) -> str:
+    """``value`` if it is a ``str``, else a TypeError that says what to pass instead."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        raise TypeError(f"{where} must be a str, got bytes; decode it first, e.g. value.decode('utf-8')")
+    raise TypeError(f"{where} must be a str, got {type(value).__name__}"
+                    + (" (a missing text? drop it or use '')" if value is None else ""))
+
+
+def _check_corpus(texts: Any, name: str) -> None:
+    """Refuse a single text (or None, or bytes) where a collection of texts is expected."""
+    if isinstance(texts, (str, bytes, bytearray)):
+        raise TypeError(f"{name} must be a list of texts (or of token lists), got a single "
+                        f"{type(texts).__name__}; wrap it in a list: [text]")
+    if texts is None or not isinstance(texts, Iterable):
+        raise TypeError(f"{name} must be a list of texts (or of token lists), got {type(texts).__name__}")
+
+
+def _tokens_of(item: Any, index: int, name: str) -> list[str] | Sequence[str]:
+    """The tokens of one corpus item: a raw text (tokenised) or a list of str tokens."""
+    if isinstance(item, str):
+        return tokenize(item)
+    if isinstance(item, (list, tuple, np.ndarray)) and set(map(type, item)) <= {str, np.str_}:
+        return item
+    if isinstance(item, (list, tuple, np.ndarray)):
+        bad = next(t for t in item if not isinstance(t, str))
+        raise TypeError(f"{name}[{index}] is a token list holding a {type(bad).__name__} ({bad!r}); tokens are str")
+    _check_text(item, f"{name}[{index}]")
+    raise AssertionError  # unreachable: _check_text raised
+
+
 def clean_text(text: str) -> str:
-    """Lower-case a raw review and replace HTML tags (IMDB's ``<br />`` line breaks) by spaces.
+    """Lower-case a raw review, replace HTML tags (IMDB's ``<br />``) by spaces and decode entities.
+
+    Only real tags go: a ``<`` directly followed by an HTML element name (``<br />``, ``<i>``,
+    ``</p>``, ``<a href=...>``) or a comment. Comparisons and emoticons (``3 < 5``, ``<3``) stay.
+
+    Raises:
+        TypeError: if ``text`` is not a ``str`` (bytes: decode them first).
 
     Example:
-        >>> clean_text("Great film!<br /><br />I LOVED it.")
-        'great film!  i loved it.'
+        >>> clean_text("Great film!<br /><br />I LOVED it &amp; 3 < 5.")
+        'great film!  i loved it & 3 < 5.'
     """
-    return _TAGS.sub(" ", text).lower()
+    return html.unescape(_TAGS.sub(" ", _check_text(text, "text"))).lower()
 
 
 def tokenize(text: str) -> list[str]:
-    """Split a text into lower-case word tokens (letters and digits, with an optional ``'s``-like suffix).
+    """Split a text into lower-case word tokens: letters and digits of any script, with an optional
+    apostrophe suffix (``'s``, ``n't``).
 
-    Punctuation is dropped; contractions stay one token (``don't``), so negations survive.
+    Punctuation is dropped; contractions stay one token (``don't``, also written ``don’t``), so
+    negations survive. Accented and non-Latin words are kept whole (``café``, ``русский``); text is
+    NFC-normalised first, so an accent typed as a separate combining character changes nothing.
+
+    Raises:
+        TypeError: if ``text`` is not a ``str``.
 
     Example:
         >>> tokenize("It's not bad<br />-- 10/10, don't miss it!")
         ["it's", 'not', 'bad', '10', '10', "don't", 'miss', 'it']
+        >>> tokenize("Café naïve résumé")
+        ['café', 'naïve', 'résumé']
     """
-    return _TOKEN.findall(clean_text(text))
+    cleaned = clean_text(text)
+    if cleaned.isascii():  # most reviews: the same tokens as the Unicode pattern, three times faster
+        return _ASCII_TOKEN.findall(cleaned)
+    cleaned = unicodedata.normalize("NFC", cleaned).translate(_APOSTROPHES)
+    return _token_pattern().findall(cleaned)
 
 
 @dataclass
@@ -103,7 +197,15 @@ class Vocabulary:
         return token in self.index
 
     def encode(self, tokens: Iterable[str]) -> list[int]:
-        """Ids of tokens; unknown tokens get :data:`OOV_ID`."""
+        """Ids of tokens; unknown tokens get :data:`OOV_ID`.
+
+        Raises:
+            TypeError: for a single string (it would be encoded letter by letter): pass
+                ``tokenize(text)``.
+        """
+        if isinstance(tokens, (str, bytes, bytearray)) or tokens is None:
+            raise TypeError(f"encode takes a list of tokens, got {type(tokens).__name__}; "
+                            "for a raw text use vocab.encode(tokenize(text))")
         get = self.index.get
         return [get(t, OOV_ID) for t in tokens]
 
@@ -160,6 +262,8 @@ def build_vocabulary(
 
     Raises:
         VocabularyError: if ``max_tokens < 2``.
+        TypeError: if ``texts`` is a single string, None or bytes, or holds something other than
+            texts and token lists.
 
     Example:
         >>> build_vocabulary(["the cat", "the dog", "the cat"], max_tokens=4).tokens
@@ -167,9 +271,10 @@ def build_vocabulary(
     """
     if max_tokens is not None and max_tokens < 2:
         raise VocabularyError(f"max_tokens must leave room for padding and OOV (>= 2), got {max_tokens}")
+    _check_corpus(texts, "texts")
     counter: Counter[str] = Counter()
-    for text in texts:
-        counter.update(tokenize(text) if isinstance(text, str) else text)
+    for i, text in enumerate(texts):
+        counter.update(_tokens_of(text, i, "texts"))
     ranked = sorted((item for item in counter.items() if item[1] >= min_count), key=lambda kv: (-kv[1], kv[0]))
     if max_tokens is not None:
         ranked = ranked[: max_tokens - 2]
@@ -205,6 +310,8 @@ def texts_to_ids(
 
     Raises:
         ValueError: for an unknown ``padding``/``truncating`` or ``maxlen < 1``.
+        TypeError: if ``texts`` is a single string, None or bytes, or holds something other than
+            texts and token lists.
 
     Example:
         >>> vocab = build_vocabulary(["a good film", "a bad film"])
@@ -220,7 +327,8 @@ def texts_to_ids(
         raise ValueError(f"padding and truncating are 'pre' or 'post', got {padding!r}, {truncating!r}")
     if maxlen < 1:
         raise ValueError(f"maxlen must be >= 1, got {maxlen}")
-    rows = [vocab.encode(tokenize(t) if isinstance(t, str) else t) for t in texts]
+    _check_corpus(texts, "texts")
+    rows = [vocab.encode(_tokens_of(t, i, "texts")) for i, t in enumerate(texts)]
     if drop_oov:
         rows = [[i for i in ids if i != OOV_ID] for ids in rows]
     out = np.zeros((len(rows), maxlen), dtype=dtype)

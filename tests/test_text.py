@@ -180,3 +180,78 @@ def test_nearest_neighbours_by_cosine():
     assert got[0][1] == pytest.approx(2 / np.hypot(2, 0.1))
     with pytest.raises(KeyError, match="not in the vocabulary"):
         nearest_neighbours(vecs, vocab, "awful")
+
+
+# --------------------------------------------------------------------------- Unicode, real tags, clumsy input (issue 14, item 17)
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("Café naïve résumé", ["café", "naïve", "résumé"]),
+    ("Cafe\u0301 nai\u0308ve", ["café", "naïve"]),  # accents typed as combining characters (NFD)
+    ("Отличный фильм! Στο σινεμά", ["отличный", "фильм", "στο", "σινεμά"]),
+    ("हिन्दी फ़िल्म बहुत अच्छी", ["हिन्दी", "फ़िल्म", "बहुत", "अच्छी"]),  # vowel signs are combining marks
+    ("映画はとても良かった。最高", ["映画はとても良かった", "最高"]),  # no spaces to split on: kept, not dropped
+    ("Don’t miss it; it’s the 90's", ["don't", "miss", "it", "it's", "the", "90's"]),
+    ("snake_case and 2nd", ["snake", "case", "and", "2nd"]),
+])
+def test_tokenize_keeps_words_of_every_script(raw, expected):
+    assert tokenize(raw) == expected
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("3 < 5 and the acting > the script", "3 < 5 and the acting > the script"),
+    ("I <3 it, x<y>z", "i <3 it, x<y>z"),
+    ("a <grin> and <spoiler>twist</spoiler>", "a <grin> and <spoiler>twist</spoiler>"),
+    ("One<br />Two<BR>three<p class='x'>four</p><i>five</i>", "one two three four  five "),
+    ('<a href="http://x.org/?a=1">link</a><!-- note -->end &amp; more', " link  end & more"),
+])
+def test_clean_text_strips_only_real_html_tags(raw, expected):
+    assert clean_text(raw) == expected
+
+
+def test_comparisons_survive_tokenisation():
+    assert tokenize("3 < 5 and the acting > the script") == ["3", "5", "and", "the", "acting", "the", "script"]
+
+
+@pytest.mark.parametrize("func", [tokenize, clean_text])
+@pytest.mark.parametrize("bad, message", [(None, "got NoneType"), (b"good film", "decode"), (["a b"], "got list"),
+                                          (3, "got int")])
+def test_tokenize_rejects_what_is_not_a_string(func, bad, message):
+    with pytest.raises(TypeError, match=message):
+        func(bad)
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("a good film", "single str; wrap it in a list"),
+    (b"a good film", "single bytes"),
+    (None, "got NoneType"),
+    (["a good film", None], r"texts\[1\] must be a str.*missing text"),
+    (["a good film", b"bad"], r"texts\[1\] must be a str, got bytes; decode"),
+    ([["a", "good"], ["bad", 3]], r"texts\[1\] is a token list holding a int"),
+])
+def test_corpus_functions_reject_clumsy_input(bad, message):
+    with pytest.raises(TypeError, match=message):
+        build_vocabulary(bad)
+    with pytest.raises(TypeError, match=message):
+        texts_to_ids(bad, Vocabulary(["[PAD]", "[UNK]", "a"]), maxlen=3)
+
+
+def test_encode_refuses_a_raw_string():
+    vocab = build_vocabulary(["a good film"])
+    with pytest.raises(TypeError, match=r"encode\(tokenize\(text\)\)"):
+        vocab.encode("a good film")
+
+
+def test_numpy_string_arrays_and_token_arrays_are_accepted():
+    vocab = build_vocabulary(np.array(["a good film", "a bad film"], dtype=object))
+    assert vocab.tokens[:4] == ["[PAD]", "[UNK]", "a", "film"]
+    np.testing.assert_array_equal(texts_to_ids(np.array(["a film"]), vocab, maxlen=2), [[2, 3]])
+    np.testing.assert_array_equal(texts_to_ids([np.array(["a", "film"])], vocab, maxlen=2), [[2, 3]])
+
+
+def test_ascii_fast_path_agrees_with_the_unicode_pattern():
+    rng = np.random.default_rng(0)
+    alphabet = list("abcXYZ019 '_-.,!<>/") + ["<br />", "don't", "it's", "'s"]
+    for _ in range(300):
+        raw = "".join(rng.choice(alphabet, size=40))
+        assert tokenize(raw) == text._token_pattern().findall(clean_text(raw))
