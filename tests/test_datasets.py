@@ -14,7 +14,48 @@ import pytest
 
 from dmlib import datasets as ds
 
-from builders import IMDB_SMALL, make_imdb_tree, make_prsa_csv, make_tar, snapshot
+from builders import IMDB_SMALL, make_imdb_tree, make_tar, snapshot
+
+FASHION_NAMES = ["x_train", "y_train", "x_test", "y_test"]
+
+
+def fashion_prepared() -> dict[str, np.ndarray] | None:
+    sources = {f: digest for f, (digest, _) in ds.FASHION_MNIST_FILES.items()}
+    return ds._load_prepared("fashion-mnist", sources, FASHION_NAMES)
+
+
+@pytest.fixture
+def small_imdb(tmp_path_factory, monkeypatch):
+    """The small aclImdb of builders.make_imdb_tree: its counts and the hashes of its folders."""
+    monkeypatch.setattr(ds, "IMDB_COUNTS", dict(IMDB_SMALL))
+    tree = make_imdb_tree(tmp_path_factory.mktemp("reference"))
+    hashes = {folder: ds.imdb_folder_hash({p.name: p.read_bytes() for p in (tree / folder).iterdir()})
+              for folder in IMDB_SMALL}
+    monkeypatch.setattr(ds, "IMDB_TREE_SHA256", hashes)
+    return hashes
+
+
+def make_prsa_csv(path, *, rows: int = 43_824, line_ending: str = "\r\n", drop_weather: bool = False,
+                  set_value: tuple[str, int, str] | None = None):
+    """A PRSA-shaped CSV with values in the real ranges: the real header, consecutive hours from
+    2010-01-01, NA in pm2.5; ``set_value=(column, row, text)`` writes one raw value."""
+    when = pd.date_range("2010-01-01", periods=rows, freq="h")
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({
+        "No": np.arange(1, rows + 1), "year": when.year, "month": when.month, "day": when.day, "hour": when.hour,
+        "pm2.5": rng.integers(5, 300, rows).astype(float), "DEWP": rng.integers(-30, 25, rows),
+        "TEMP": rng.normal(12, 10, rows).round(0).clip(-19, 42), "PRES": rng.integers(990, 1040, rows),
+        "cbwd": rng.choice(["NW", "SE", "cv", "NE"], rows), "Iws": rng.random(rows).round(2) * 50,
+        "Is": 0, "Ir": 0,
+    })
+    df.loc[:23, "pm2.5"] = np.nan
+    if drop_weather:
+        df.loc[100, "TEMP"] = np.nan
+    if set_value is not None:
+        df[set_value[0]] = df[set_value[0]].astype(object)
+        df.loc[set_value[1], set_value[0]] = set_value[2]
+    path.write_bytes(df.to_csv(index=False, na_rep="NA", lineterminator=line_ending).encode())
+    return path
 
 
 # ----------------------------------------------------------------- Fashion-MNIST
@@ -51,10 +92,10 @@ def test_corrupt_prepared_cache_is_detected_and_rebuilt(fashion_mirror, damage):
         data[len(data) // 3] ^= 0xFF
     prepared.write_bytes(bytes(data))
     with pytest.warns(UserWarning, match="damaged"):
-        assert ds._load_prepared("fashion-mnist") is None
+        assert fashion_prepared() is None
     with pytest.warns(UserWarning, match="damaged"):
         (x_train, _), _ = ds.load_fashion_mnist()  # rebuilt from the verified source files
-    assert ds._load_prepared("fashion-mnist") is not None and x_train.shape == (12, 28, 28)
+    assert fashion_prepared() is not None and x_train.shape == (12, 28, 28)
 
 
 def test_checksum_mismatch_falls_through_to_next_source(fashion_mirror, tmp_path, monkeypatch):
@@ -166,7 +207,8 @@ def test_imdb_from_tree_in_mirror(tmp_path, small_imdb, monkeypatch):
     assert snapshot(mirror) == before
 
 
-def test_imdb_from_repacked_archive_extracts_into_cache(tmp_path, small_imdb, monkeypatch):
+def test_imdb_from_repacked_archive_is_read_in_memory_not_extracted(tmp_path, small_imdb, monkeypatch):
+    """Items 10 and 13: an archive is read as a stream and verified; nothing is extracted."""
     src = tmp_path / "src"
     make_imdb_tree(src)
     mirror = tmp_path / "mirror"
@@ -176,25 +218,24 @@ def test_imdb_from_repacked_archive_extracts_into_cache(tmp_path, small_imdb, mo
     before = snapshot(mirror)
     (x_train, y_train), (x_test, y_test) = ds.load_imdb()
     assert len(x_train) == 6 and y_test.tolist() == [0, 0, 1, 1]
-    assert (ds.cache_dir() / "aclImdb" / "train" / "pos").is_dir()
+    assert not (ds.cache_dir() / "aclImdb").exists()
+    assert sorted(p.name for p in ds.cache_dir().rglob("*")) == ["dmlib-prepared", "imdb-test.npz", "imdb-train.npz"]
     assert snapshot(mirror) == before
-    for p in (ds.cache_dir() / "aclImdb").rglob("*.txt"):
-        p.unlink()  # second load: from the prepared cache alone
+    (mirror / "aclImdb.tar.gz").unlink()  # second load: from the prepared cache alone
     (x2, _), _ = ds.load_imdb()
     assert list(x2) == list(x_train)
 
 
-def test_imdb_official_archive_is_accepted_by_hash(tmp_path, small_imdb, monkeypatch):
+def test_imdb_official_archive_is_accepted_by_its_hash_in_quick_checks(tmp_path, small_imdb, monkeypatch):
     src = tmp_path / "src"
     make_imdb_tree(src)
-    (src / "aclImdb" / "train" / "unsup" / "0_0.txt").unlink()  # content check would fail ...
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     archive = make_tar(src, mirror / "aclImdb_v1.tar.gz")
-    monkeypatch.setattr(ds, "IMDB_OFFICIAL_MD5", hashlib.md5(archive.read_bytes()).hexdigest())  # ... but the hash holds
+    monkeypatch.setattr(ds, "IMDB_OFFICIAL_MD5", hashlib.md5(archive.read_bytes()).hexdigest())
     monkeypatch.setenv("DMLIB_DATA_MIRRORS", str(mirror))
-    (x_train, _), _ = ds.load_imdb()
-    assert len(x_train) == 6
+    monkeypatch.setattr(ds, "_read_archive", lambda *a: pytest.fail("the archive was read"))
+    assert ds.DATASETS["imdb"].find() == str(archive)
 
 
 def test_imdb_incomplete_tree_and_truncated_archive_are_rejected(tmp_path, small_imdb, monkeypatch):
@@ -221,20 +262,80 @@ def test_imdb_wrong_rating_for_label_is_rejected(tmp_path, small_imdb):
         ds.verify_imdb_tree(tree)
 
 
-def test_tarball_with_parent_member_is_refused(tmp_path, small_imdb, monkeypatch):
+def test_tarball_with_parent_member_is_refused_and_the_search_goes_on(tmp_path, small_imdb, monkeypatch):
+    """Item 10: a poisoned mirror archive is skipped with a warning; the next mirror serves the data."""
+    src = tmp_path / "src"
+    make_imdb_tree(src)
+    bad = tmp_path / "bad-mirror"
+    bad.mkdir()
+    make_tar(src, bad / "aclImdb.tar.gz", extra={"../escaped.txt": b"gotcha"})
+    dest = tmp_path / "out" / "target"
+    with pytest.raises(ds.UnsafeArchiveError, match=r"\.\./escaped\.txt"):
+        ds.safe_extract(bad / "aclImdb.tar.gz", dest)
+    assert not (tmp_path / "out" / "escaped.txt").exists() and not dest.exists()
+    good = tmp_path / "good-mirror"
+    make_imdb_tree(good)
+    monkeypatch.setenv("DMLIB_DATA_MIRRORS", str(bad))
+    with pytest.warns(UserWarning, match="refused"), pytest.raises(ds.DatasetUnavailableError, match="REFUSED"):
+        ds.load_imdb()
+    monkeypatch.setenv("DMLIB_DATA_MIRRORS", os.pathsep.join([str(bad), str(tmp_path / "none"), str(good)]))
+    (x_train, _), _ = ds.load_imdb()
+    assert len(x_train) == 6
+    assert not (ds.cache_dir().parent / "escaped.txt").exists() and not list(tmp_path.rglob("escaped.txt"))
+
+
+@pytest.mark.parametrize("bound", ["members", "bytes", "review size"])
+def test_archive_bounds_are_checked_before_reading(tmp_path, small_imdb, monkeypatch, bound):
+    """Item 10: an archive far larger than aclImdb is refused from its headers, and nothing is written."""
     src = tmp_path / "src"
     make_imdb_tree(src)
     mirror = tmp_path / "mirror"
     mirror.mkdir()
-    make_tar(src, mirror / "aclImdb.tar.gz", extra={"../escaped.txt": b"gotcha"})
-    dest = tmp_path / "out" / "target"
-    with pytest.raises(ds.UnsafeArchiveError, match=r"\.\./escaped\.txt"):
-        ds.safe_extract(mirror / "aclImdb.tar.gz", dest)
-    assert not (tmp_path / "out" / "escaped.txt").exists() and not dest.exists()
+    if bound == "members":
+        monkeypatch.setattr(ds, "IMDB_MAX_MEMBERS", 30)
+        extra = {f"aclImdb/junk/{i}.txt": b"x" for i in range(40)}
+    elif bound == "bytes":
+        monkeypatch.setattr(ds, "IMDB_MAX_BYTES", 100_000)
+        extra = {"aclImdb/big.bin": bytes(5_000_000)}  # compresses to a few KB
+    else:
+        monkeypatch.setattr(ds, "IMDB_MAX_REVIEW_BYTES", 1_000)
+        extra = {"aclImdb/train/pos/99_9.txt": bytes(5_000)}
+    archive = make_tar(src, mirror / "aclImdb.tar.gz", extra=extra)
+    assert archive.stat().st_size < 100_000
     monkeypatch.setenv("DMLIB_DATA_MIRRORS", str(mirror))
-    with pytest.raises(ds.UnsafeArchiveError):
+    with pytest.warns(UserWarning), pytest.raises(ds.DatasetUnavailableError) as err:
         ds.load_imdb()
-    assert not (ds.cache_dir().parent / "escaped.txt").exists()
+    assert {"members": "members", "bytes": "bytes", "review size": "not a review"}[bound] in str(err.value)
+    assert not ds.cache_dir().exists() or not any(ds.cache_dir().rglob("*.txt"))
+    if bound != "review size":
+        with pytest.raises(ds.UnsafeArchiveError, match="refusing"):
+            ds.safe_extract(archive, tmp_path / "out", max_members=30, max_bytes=100_000)
+        assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("damage", ["edit", "empty", "symlink"])
+def test_imdb_tree_is_verified_by_content(tmp_path, small_imdb, monkeypatch, damage):
+    """Item 9: an edited or emptied review, or a symbolic link in a mirror tree, is refused."""
+    mirror = tmp_path / "mirror"
+    tree = make_imdb_tree(mirror)
+    review = tree / "test" / "pos" / "1_8.txt"
+    if damage == "edit":
+        review.write_text(review.read_text().replace("ok", "no"))
+    elif damage == "empty":
+        review.write_bytes(b"")
+    else:
+        outside = tmp_path / "outside.txt"
+        outside.write_bytes(review.read_bytes())
+        review.unlink()
+        review.symlink_to(outside)
+    monkeypatch.setenv("DMLIB_DATA_MIRRORS", str(mirror))
+    with pytest.raises(ds.DatasetUnavailableError) as err:
+        ds.load_imdb()
+    msg = str(err.value)
+    assert ("symbolic link" in msg) if damage == "symlink" else ("content of the reviews differs" in msg)
+    with pytest.raises(ds.DatasetError):
+        ds.verify_imdb_tree(tree)
+    assert ds.status().set_index("dataset").loc["imdb", "status"] == "corrupt"
 
 
 def test_tarball_with_absolute_or_link_member_is_refused(tmp_path):

@@ -21,6 +21,7 @@ from dmlib.datasets.store import (
     CorruptFileError,
     DatasetInfo,
     _locate,
+    _where,
     read_verified,
     register,
 )
@@ -99,7 +100,7 @@ def _load_all() -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 
 def _find_adbench() -> str:
-    paths = {str(_locate("adbench", "adbench", ADBENCH_FILES[n][0], _verify_adbench(n), None)[0].parent)
+    paths = {str(_where("adbench", "adbench", ADBENCH_FILES[n][0], _verify_adbench(n), ADBENCH_FILES[n][2]).parent)
              for n in ADBENCH_FILES}
     return ", ".join(sorted(paths))
 

@@ -1,22 +1,32 @@
 """Beijing PM2.5 (Liang et al. 2015, UCI id 381, CC BY 4.0): hourly PM2.5 and weather, 2010-2014.
 
-Verified by content (header, rows, consecutive hours, complete weather columns), so copies with
-other line endings pass.
+Verified by content (header, rows, consecutive hours, complete weather columns, every value
+finite and physically possible), so copies with other line endings pass.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from dmlib.datasets.store import CorruptFileError, DatasetInfo, _locate, register
+from dmlib.datasets.store import CorruptFileError, DatasetInfo, _describe, _locate, _where, register
 
 BEIJING_FILE = "PRSA_data_2010.1.1-2014.12.31.csv"
 BEIJING_URL = "https://archive.ics.uci.edu/ml/machine-learning-databases/00381/" + BEIJING_FILE
 BEIJING_HEADER = ["No", "year", "month", "day", "hour", "pm2.5", "DEWP", "TEMP", "PRES", "cbwd", "Iws", "Is", "Ir"]
 BEIJING_ROWS = 43_824
 BEIJING_WEATHER = ["DEWP", "TEMP", "PRES", "cbwd", "Iws", "Is", "Ir"]
+# Physically possible values in Beijing, with a margin (the file's own range in brackets):
+# PM2.5 µg/m³ [0, 994]; dew point and temperature °C [-40, 28] and [-19, 42] (the city's records
+# are about -27 and 42 °C); pressure hPa [991, 1046]; cumulated wind speed m/s [0.45, 585.6];
+# cumulated hours of snow and rain [0, 27] and [0, 36].
+BEIJING_RANGES: dict[str, tuple[float, float]] = {
+    "pm2.5": (0, 2000), "DEWP": (-50, 35), "TEMP": (-40, 50), "PRES": (950, 1070),
+    "Iws": (0, 1000), "Is": (0, 100), "Ir": (0, 100),
+}
+BEIJING_WIND = {"NE", "NW", "SE", "cv"}  # combined wind directions; cv = calm and variable
 
 
 def _verify_beijing(path: Path) -> pd.DataFrame:
@@ -39,6 +49,15 @@ def _verify_beijing(path: Path) -> pd.DataFrame:
     missing = df[BEIJING_WEATHER].isna().sum()
     if missing.any():
         raise CorruptFileError(f"missing weather values: {missing[missing > 0].to_dict()}")
+    for column, (low, high) in BEIJING_RANGES.items():
+        values = pd.to_numeric(df[column], errors="coerce")
+        bad = values.notna() & ~values.between(low, high) | values.isna() & df[column].notna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise CorruptFileError(f"{column} = {df[column].iloc[row]!r} in data row {row + 1:,} is not a number "
+                                   f"in [{low}, {high}] (physically impossible)")
+    if not df["cbwd"].isin(BEIJING_WIND).all():
+        raise CorruptFileError(f"cbwd holds values other than {sorted(BEIJING_WIND)}")
     out = df.drop(columns=["No", "year", "month", "day", "hour"]).set_index(pd.DatetimeIndex(when, name="time"))
     out["cbwd"] = out["cbwd"].astype("category")
     return out
@@ -48,7 +67,8 @@ def load_beijing_pm25() -> pd.DataFrame:
     """Load the Beijing PM2.5 hourly data (Liang et al. 2015, UCI id 381, CC BY 4.0).
 
     Verified by content (header, 43,824 rows, consecutive hours 2010-01-01 00:00 to
-    2014-12-31 23:00, complete weather columns), so copies with other line endings pass.
+    2014-12-31 23:00, complete weather columns, every value within ``BEIJING_RANGES``, e.g.
+    TEMP in [-40, 50] °C: no inf, no 1e300), so copies with other line endings pass.
 
     Returns:
         DataFrame indexed by hour (``DatetimeIndex`` named ``time``) with columns ``pm2.5``
@@ -67,7 +87,8 @@ def load_beijing_pm25() -> pd.DataFrame:
 
 
 def _find_beijing() -> str:
-    return str(_locate("beijing-pm25", "", BEIJING_FILE, _verify_beijing, None)[0])
+    rules = _describe(BEIJING_HEADER, BEIJING_ROWS, BEIJING_RANGES, sorted(BEIJING_WIND))
+    return str(_where("beijing-pm25", "", BEIJING_FILE, _verify_beijing, rules))
 
 
 register(DatasetInfo("beijing-pm25", "Beijing PM2.5 and weather, hourly 2010-2014", "CC BY 4.0",

@@ -1,42 +1,78 @@
 """IMDB Large Movie Review Dataset v1.0 (Maas et al. 2011, aclImdb): 50,000 labelled and 50,000
 unlabelled raw movie reviews.
 
-Accepts the official archive (verified by its md5), a re-packed archive or an extracted
-``aclImdb/`` tree (verified by content).
+Sources, in order: an extracted ``aclImdb/`` tree in a mirror or the cache, an archive
+(``aclImdb.tar.gz`` or the official ``aclImdb_v1.tar.gz``) in a mirror, the cache or a system
+folder, and the official download. Whatever the source, the reviews are verified by content:
+per folder the number of files, their names ``<id>_<rating>.txt`` with a rating that fits the
+label, and a hash of the folder (the sha256 of the sorted lines ``<name>\\t<sha256 of the file>``,
+``IMDB_TREE_SHA256``), so an edited or emptied review is caught. Symbolic links in a tree are
+refused. Archives are read as a stream, in memory, and never extracted: each member header is
+checked before its data is read (no absolute or ``..`` names, no links, a bounded number of
+members and bytes, ``IMDB_MAX_*``), so a poisoned archive costs neither disk nor much time and
+is skipped with a warning while the search goes on.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
-import shutil
-import tempfile
-from pathlib import Path
+import tarfile
+import zlib
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
 from dmlib.datasets.store import (
     CorruptFileError,
     DatasetInfo,
+    DatasetUnavailableError,
+    UnsafeArchiveError,
+    _describe,
     _fetch,
     _file_digest,
     _load_prepared,
     _save_prepared,
     _search,
+    _stamp,
+    _stamped,
+    _unavailable,
     cache_dir,
+    check_member,
     mirrors,
     register,
-    safe_extract,
 )
 
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 IMDB_OFFICIAL_MD5 = "7c2ac02c03563afcf9b574c7e56c153a"
+# Archives whose content was verified (so a quick check may accept them by their hash alone):
+# the re-packed archive of the offline mirror (see its README).
+IMDB_KNOWN_SHA256 = {"15efe61b046bab2235aba67dd0c29f9768a163a0b62ec53fbed7c6f03e292738"}
 IMDB_ARCHIVES = ("aclImdb_v1.tar.gz", "aclImdb.tar.gz")
 # Expected number of reviews per folder of the aclImdb tree (tests shrink these).
 IMDB_COUNTS: dict[str, int] = {
     "train/pos": 12_500, "train/neg": 12_500, "test/pos": 12_500, "test/neg": 12_500, "train/unsup": 50_000,
 }
+# Per folder: sha256 of the sorted lines "<file name>\t<sha256 of the file>\n" (see imdb_folder_hash),
+# computed from the mirror's tree, which was checked against two independent copies.
+IMDB_TREE_SHA256: dict[str, str] = {
+    "train/pos": "29b5aed9a11afd2d3d2698706100dd091a7bbef8f5d73136f26b91732c8ecdb9",
+    "train/neg": "51a9e7127594a89ad304bffc65c86de0e5564bc33a73cfb5ba866a19cd2f03a5",
+    "test/pos": "c48aa99534adb7a3f947603c1163ff76e8a90506149e5e514261204edab23379",
+    "test/neg": "54fc32f5b1f75b47a2dfd69f94c576c2aa9f99f5a83126cd775a2e15ba49611e",
+    "train/unsup": "efde836f9223269060682e37de3268dde419dad49fd27ad6c2ce62b02c1dceb5",
+}
+# Bounds of an archive read (the official one: about 100,030 members, 220 MB as a tar).
+IMDB_MAX_MEMBERS = 110_000
+IMDB_MAX_BYTES = 600_000_000
+IMDB_MAX_REVIEW_BYTES = 1_000_000  # the longest review has 14 KB
 _IMDB_NAME = re.compile(r"^(\d+)_(\d+)\.txt$")
+_SPLITS = {"imdb-train": ["train/neg", "train/pos"], "imdb-test": ["test/neg", "test/pos"],
+           "imdb-unsup": ["train/unsup"]}
+_PACKED = ["blob", "offsets", "labels"]
+
+Reviews = dict[str, dict[str, bytes]]  # folder -> file name -> content
 
 
 def _imdb_rating_ok(folder: str, rating: int) -> bool:
@@ -44,82 +80,153 @@ def _imdb_rating_ok(folder: str, rating: int) -> bool:
     return {"pos": 7 <= rating <= 10, "neg": 1 <= rating <= 4, "unsup": rating == 0}[label]
 
 
+def imdb_folder_hash(files: dict[str, bytes]) -> str:
+    """The hash of one folder of reviews: sha256 of the sorted lines ``<name>\\t<sha256 of content>\\n``.
+
+    Example:
+        >>> imdb_folder_hash({"0_8.txt": b"great"})[:12]
+        '4fc99b12e952'
+    """
+    lines = "".join(f"{name}\t{hashlib.sha256(files[name]).hexdigest()}\n" for name in sorted(files))
+    return hashlib.sha256(lines.encode("utf-8")).hexdigest()
+
+
+def _check_names(folder: str, names: list[str]) -> None:
+    count = IMDB_COUNTS[folder]
+    if len(names) != count:
+        raise CorruptFileError(f"{folder}/ holds {len(names):,} files, expected {count:,}")
+    for n in names:
+        m = _IMDB_NAME.match(n)
+        if not m or not _imdb_rating_ok(folder, int(m.group(2))):
+            raise CorruptFileError(f"{folder}/{n} is not a review file with a rating that fits its label")
+
+
+def _check_reviews(reviews: Reviews, folders: list[str]) -> Reviews:
+    for folder in folders:
+        files = reviews.get(folder, {})
+        _check_names(folder, list(files))
+        if imdb_folder_hash(files) != IMDB_TREE_SHA256[folder]:
+            raise CorruptFileError(f"{folder}/: the content of the reviews differs from the official "
+                                   "data (a file was edited, emptied or replaced)")
+    return reviews
+
+
+def _tree_folder_names(root: Path, folder: str) -> list[str]:
+    d = root / folder
+    if d.is_symlink() or not d.is_dir():
+        raise CorruptFileError(f"{folder}/ is missing" if not d.is_symlink() else f"{folder}/ is a symbolic link")
+    names = []
+    with os.scandir(d) as it:
+        for entry in it:
+            if entry.is_symlink():
+                raise UnsafeArchiveError(f"{folder}/{entry.name} is a symbolic link; a mirror tree must hold the files")
+            if not entry.is_file():
+                raise CorruptFileError(f"{folder}/{entry.name} is not a file")
+            names.append(entry.name)
+    return names
+
+
+def _read_tree(root: Path, folders: list[str]) -> Reviews:
+    """Read and verify the given folders of an ``aclImdb/`` tree (counts and names first, then content)."""
+    if root.is_symlink():
+        raise UnsafeArchiveError(f"{root} is a symbolic link")
+    listing = {folder: _tree_folder_names(root, folder) for folder in folders}
+    for folder, names in listing.items():
+        _check_names(folder, names)
+    reviews = {folder: {n: (root / folder / n).read_bytes() for n in names} for folder, names in listing.items()}
+    return _check_reviews(reviews, folders)
+
+
 def verify_imdb_tree(root: Path) -> None:
-    """Check an ``aclImdb/`` tree by content: file counts, names ``<id>_<rating>.txt``, ratings per label.
+    """Check an ``aclImdb/`` tree by content: file counts, names ``<id>_<rating>.txt``, ratings per
+    label, the hash of every folder's files (``IMDB_TREE_SHA256``), and no symbolic links.
 
     Raises:
         CorruptFileError: naming the first problem found.
+        UnsafeArchiveError: if the tree holds a symbolic link.
+
+    Example:
+        >>> verify_imdb_tree(Path("/path/to/aclImdb"))  # doctest: +SKIP
     """
-    for folder, count in IMDB_COUNTS.items():
-        d = root / folder
-        if not d.is_dir():
-            raise CorruptFileError(f"{folder}/ is missing")
-        names = os.listdir(d)
-        if len(names) != count:
-            raise CorruptFileError(f"{folder}/ holds {len(names):,} files, expected {count:,}")
-        for n in names:
-            m = _IMDB_NAME.match(n)
-            if not m or not _imdb_rating_ok(folder, int(m.group(2))):
-                raise CorruptFileError(f"{folder}/{n} is not a review file with a rating that fits its label")
+    _read_tree(root, list(IMDB_COUNTS))
 
 
-def _imdb_tree_from_archive(archive: Path) -> Path:
-    """Extract an aclImdb archive into the cache and verify the tree; returns the tree."""
-    official = _file_digest(archive, "md5") == IMDB_OFFICIAL_MD5
-    cache = cache_dir()
-    cache.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".aclImdb-", dir=cache))
+def _read_archive(archive: Path, folders: list[str]) -> Reviews:
+    """Read the reviews of ``folders`` from a tar archive as a stream, in memory, and verify them.
+
+    Every member header is checked before its data is read; the archive is refused as a whole at
+    the first unsafe member or when it exceeds the bounds.
+    """
+    reviews: Reviews = {folder: {} for folder in folders}
+    count = total = 0
     try:
-        safe_extract(archive, tmp)
-        tree = tmp / "aclImdb"
-        if not official:  # a re-packed archive is accepted by its content
-            verify_imdb_tree(tree)
-        final = cache / "aclImdb"
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tree, final)
-        return final
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        with tarfile.open(archive, "r|*") as tar:
+            for m in tar:
+                count += 1
+                total += m.size
+                check_member(archive, m, "the cache")
+                if count > IMDB_MAX_MEMBERS or total > IMDB_MAX_BYTES:
+                    raise UnsafeArchiveError(f"{archive.name}: more than {IMDB_MAX_MEMBERS:,} members or "
+                                             f"{IMDB_MAX_BYTES:,} bytes, far more than aclImdb; refusing it")
+                parts = PurePosixPath(m.name).parts
+                folder = "/".join(parts[1:3])
+                if not (m.isfile() and len(parts) == 4 and parts[0] == "aclImdb" and folder in reviews):
+                    continue
+                if m.size > IMDB_MAX_REVIEW_BYTES:
+                    raise CorruptFileError(f"{m.name} has {m.size:,} bytes, not a review")
+                src = tar.extractfile(m)
+                assert src is not None
+                reviews[folder][parts[3]] = src.read()
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as err:
+        raise CorruptFileError(f"cannot read the archive ({err.__class__.__name__}: {err})") from None
+    return _check_reviews(reviews, folders)
 
 
-def _find_imdb_tree(download: bool = True) -> Path:
-    """An ``aclImdb/`` tree that passes the content checks, extracting an archive if needed."""
+def _reviews(folders: list[str], download: bool = True) -> Reviews:
+    """The verified reviews of ``folders`` from the first source that passes."""
     searched: list[str] = []
     for kind, tree in [("mirror", m / "aclImdb") for m in mirrors()] + [("cache", cache_dir() / "aclImdb")]:
-        if not tree.is_dir():
-            searched.append(f"{tree}/ ({kind}: not there)")
-            continue
         try:
-            verify_imdb_tree(tree)
-            return tree
+            if not tree.is_dir() and not tree.is_symlink():
+                searched.append(f"{tree}/ ({kind}: not there)")
+                continue
+            return _read_tree(tree, folders)
+        except UnsafeArchiveError as err:
+            searched.append(f"{tree}/ ({kind}: REFUSED, {err})")
         except CorruptFileError as err:
             searched.append(f"{tree}/ ({kind}: INCOMPLETE, {err})")
+        except OSError as err:
+            searched.append(f"{tree}/ ({kind}: cannot be read, {err.__class__.__name__}: {err.strerror or err})")
     for filename in IMDB_ARCHIVES:
-        found = _search("", filename, _imdb_tree_from_archive, searched)
+        found = _search("", filename, lambda p: _read_archive(p, folders), searched)
         if found is not None:
-            return found[1]
+            return found[1]  # type: ignore[return-value]
     wanted = ["aclImdb.tar.gz (or aclImdb_v1.tar.gz, or an extracted aclImdb/ folder)"]
     url = IMDB_URL if download else None
-    return _fetch("imdb", wanted, url, cache_dir() / IMDB_ARCHIVES[0], _imdb_tree_from_archive, searched)
+    return _fetch("imdb", wanted, url, cache_dir() / IMDB_ARCHIVES[0], lambda p: _read_archive(p, folders), searched)
 
 
-def _read_reviews(tree: Path, folders: list[str]) -> tuple[list[str], np.ndarray]:
-    texts, labels = [], []
+def _text(data: bytes) -> str:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise CorruptFileError(f"a review is not UTF-8 ({err})") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text  # as text-mode reading
+
+
+def _pack(reviews: Reviews, folders: list[str]) -> dict[str, np.ndarray]:
+    """Pack the reviews of ``folders`` (sorted by folder, then file name) as one UTF-8 byte buffer plus
+    offsets and labels: pickle-free and fast to load."""
+    encoded, labels = [], []
     for folder in folders:
         label = {"pos": 1, "neg": 0, "unsup": -1}[folder.split("/")[1]]
-        for n in sorted(os.listdir(tree / folder)):
-            texts.append((tree / folder / n).read_text(encoding="utf-8"))
+        for name in sorted(reviews[folder]):
+            encoded.append(_text(reviews[folder][name]).encode("utf-8"))
             labels.append(label)
-    return texts, np.asarray(labels, dtype=np.int8)
-
-
-def _pack_texts(texts: list[str]) -> dict[str, np.ndarray]:
-    """Pack strings as one UTF-8 byte buffer plus offsets: pickle-free and fast to load."""
-    encoded = [t.encode("utf-8") for t in texts]
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum([len(b) for b in encoded], out=offsets[1:])
-    return {"blob": np.frombuffer(b"".join(encoded), dtype=np.uint8), "offsets": offsets}
+    return {"blob": np.frombuffer(b"".join(encoded), dtype=np.uint8), "offsets": offsets,
+            "labels": np.asarray(labels, dtype=np.int8)}
 
 
 def _unpack_texts(blob: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -127,14 +234,20 @@ def _unpack_texts(blob: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return np.array([raw[a:b].decode("utf-8") for a, b in zip(offsets[:-1], offsets[1:])], dtype=object)
 
 
-def _imdb_split(key: str, folders: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    prepared = _load_prepared(key)
-    if prepared is None:
-        tree = _find_imdb_tree()
-        texts, labels = _read_reviews(tree, folders)
-        prepared = {**_pack_texts(texts), "labels": labels}
-        _save_prepared(key, prepared, source=str(tree))
-    return _unpack_texts(prepared["blob"], prepared["offsets"]), prepared["labels"].astype(np.int64)
+def _sources(folders: list[str]) -> dict[str, str]:
+    return {folder: IMDB_TREE_SHA256[folder] for folder in folders}
+
+
+def _splits(keys: list[str]) -> dict[str, dict[str, np.ndarray]]:
+    """The prepared arrays of ``keys``; missing ones are built from one read of the sources."""
+    out = {k: _load_prepared(k, _sources(_SPLITS[k]), _PACKED) for k in keys}
+    todo = [k for k, v in out.items() if v is None]
+    if todo:
+        reviews = _reviews([f for k in todo for f in _SPLITS[k]])
+        for k in todo:
+            out[k] = _pack(reviews, _SPLITS[k])
+            _save_prepared(k, out[k], _sources(_SPLITS[k]))  # type: ignore[arg-type]
+    return out  # type: ignore[return-value]
 
 
 def load_imdb(
@@ -144,10 +257,11 @@ def load_imdb(
 ]:
     """Load the raw reviews of the Large Movie Review Dataset (Maas et al. 2011, aclImdb v1.0).
 
-    Accepts the official archive (verified by its md5), a re-packed archive or an extracted
-    ``aclImdb/`` tree (verified by content: counts, file names, ratings per label). The first
-    load parses the 50,000 (or 100,000) files into a pickle-free cache, so later loads take
-    well under a second.
+    Accepts the official archive, a re-packed archive or an extracted ``aclImdb/`` tree, all
+    verified by content (counts, file names, ratings per label, a hash of each folder). Archives
+    are read in memory, nothing is extracted. The first load parses the 50,000 (or 100,000)
+    reviews into the prepared cache (bound to the folder hashes), so later loads take a second or
+    two instead of a minute.
 
     Args:
         include_unsup: also return the 50,000 unlabelled training reviews.
@@ -157,21 +271,71 @@ def load_imdb(
         review strings (raw, with the site's ``<br />`` line breaks) and int labels (1 positive,
         0 negative), 25,000 of each split, sorted by folder (negatives first) and file name.
 
+    Raises:
+        DatasetUnavailableError: if no verified copy is found and none can be downloaded.
+
     Example:
-        >>> (x_train, y_train), (x_test, y_test) = load_imdb()
+        >>> (x_train, y_train), (x_test, y_test) = load_imdb()  # doctest: +SKIP
         >>> len(x_train), y_train.mean()
         (25000, 0.5)
     """
-    x_train, y_train = _imdb_split("imdb-train", ["train/neg", "train/pos"])
-    x_test, y_test = _imdb_split("imdb-test", ["test/neg", "test/pos"])
-    if not include_unsup:
-        return (x_train, y_train), (x_test, y_test)
-    x_unsup, _ = _imdb_split("imdb-unsup", ["train/unsup"])
-    return (x_train, y_train), (x_test, y_test), x_unsup
+    keys = ["imdb-train", "imdb-test"] + (["imdb-unsup"] if include_unsup else [])
+    data = _splits(keys)
+    x = {k: _unpack_texts(v["blob"], v["offsets"]) for k, v in data.items()}
+    train = (x["imdb-train"], data["imdb-train"]["labels"].astype(np.int64))
+    test = (x["imdb-test"], data["imdb-test"]["labels"].astype(np.int64))
+    return (train, test, x["imdb-unsup"]) if include_unsup else (train, test)
+
+
+def _quick_archive_check(path: Path) -> None:
+    """For ``status``: an archive with a known hash is accepted by it; another one is read (in
+    memory) and verified by content."""
+    if _file_digest(path, "md5") == IMDB_OFFICIAL_MD5 or _file_digest(path, "sha256") in IMDB_KNOWN_SHA256:
+        return
+    _read_archive(path, list(IMDB_COUNTS))
+
+
+def _tree_fingerprint(tree: Path) -> list[object]:
+    """Size and times of every review file (a changed, added or removed file changes it)."""
+    h = hashlib.sha256()
+    for folder in IMDB_COUNTS:
+        with os.scandir(tree / folder) as it:
+            for entry in sorted(it, key=lambda e: e.name):
+                st = entry.stat(follow_symlinks=False)
+                h.update(f"{folder}/{entry.name}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}\n".encode())
+    return [h.hexdigest()]
+
+
+def _find_sources() -> str:
+    rules = _describe(IMDB_COUNTS, IMDB_TREE_SHA256)
+    searched: list[str] = []
+    for kind, tree in [("mirror", m / "aclImdb") for m in mirrors()] + [("cache", cache_dir() / "aclImdb")]:
+        try:
+            if not tree.is_dir() or tree.is_symlink():
+                searched.append(f"{tree}/ ({kind}: {'REFUSED, a symbolic link' if tree.is_symlink() else 'not there'})")
+                continue
+            fingerprint = _tree_fingerprint(tree)
+            if not _stamped(tree, rules, fingerprint):
+                verify_imdb_tree(tree)
+                _stamp(tree, rules, fingerprint)
+            return str(tree)
+        except (CorruptFileError, UnsafeArchiveError, OSError) as err:
+            searched.append(f"{tree}/ ({kind}: INCOMPLETE, {err})")
+    for filename in IMDB_ARCHIVES:
+        found = _search("", filename, _quick_archive_check, searched, remember=rules)
+        if found is not None:
+            return str(found[0])
+    raise _unavailable("imdb", ["aclImdb.tar.gz (or aclImdb_v1.tar.gz, or an extracted aclImdb/ folder)"], searched)
 
 
 def _find_imdb() -> str:
-    return str(_find_imdb_tree(download=False))
+    try:
+        return _find_sources()
+    except DatasetUnavailableError:
+        labelled = [k for k in _SPLITS if k != "imdb-unsup"]
+        if any(_load_prepared(k, _sources(_SPLITS[k]), _PACKED, check_content=False) is None for k in labelled):
+            raise
+        return f"{cache_dir() / 'dmlib-prepared'} (prepared from verified files)"
 
 
 register(DatasetInfo("imdb", "IMDB Large Movie Review Dataset v1.0 (aclImdb), raw reviews",

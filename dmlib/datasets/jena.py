@@ -14,6 +14,7 @@ from dmlib.datasets.store import (
     CorruptFileError,
     DatasetInfo,
     DatasetUnavailableError,
+    _describe,
     _locate,
     _search,
     _unavailable,
@@ -100,7 +101,8 @@ def load_jena_climate() -> pd.DataFrame:
 def _find_jena() -> str:
     searched: list[str] = []
     for filename in (JENA_FILE, JENA_ZIP):
-        found = _search("", filename, _verify_jena, searched)
+        found = _search("", filename, _verify_jena, searched,
+                        remember=_describe(JENA_HEADER, JENA_ROWS, JENA_FIRST, JENA_LAST))
         if found is not None:
             return str(found[0])
     raise _unavailable("jena-climate", [f"{JENA_FILE} (or {JENA_ZIP})"], searched)

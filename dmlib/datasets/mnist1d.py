@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+
 import numpy as np
 
-from dmlib.datasets.store import DatasetInfo, _load_prepared, _save_prepared, register
+from dmlib.datasets.store import DatasetInfo, DatasetUnavailableError, _load_prepared, _save_prepared, register
+
+_NAMES = ["x_train", "y_train", "x_test", "y_test"]
+
+
+def _sources(shuffle_seq: bool) -> dict[str, str]:
+    """What the generated arrays depend on: the generator's version and arguments."""
+    try:
+        generator = f"mnist1d {version('mnist1d')}"
+    except PackageNotFoundError:
+        generator = "mnist1d (not installed)"
+    return {"generator": generator, "args": f"get_dataset_args(), shuffle_seq={shuffle_seq}"}
+
 
 def load_mnist1d(
     shuffle_seq: bool = False,
@@ -12,7 +26,8 @@ def load_mnist1d(
     """Generate MNIST-1D (Greydanus 2024) offline with the ``mnist1d`` package's default arguments.
 
     4,000 training and 1,000 test sequences of length 40, 10 classes, seed 42, exactly as
-    ``mnist1d.data.make_dataset(get_dataset_args())``. The result is cached (npz, no pickle).
+    ``mnist1d.data.make_dataset(get_dataset_args())``. The result is cached (npz, no pickle),
+    bound to the generator's version and arguments and to a hash of the arrays.
 
     Args:
         shuffle_seq: the paper's shuffled-input variant: one fixed permutation of the 40 time
@@ -27,7 +42,7 @@ def load_mnist1d(
         ((4000, 40), (1000, 40))
     """
     key = "mnist1d-shuffled" if shuffle_seq else "mnist1d"
-    data = _load_prepared(key)
+    data = _load_prepared(key, _sources(shuffle_seq), _NAMES)
     if data is None:
         from mnist1d.data import get_dataset_args, make_dataset
 
@@ -39,18 +54,19 @@ def load_mnist1d(
         finally:
             np.random.set_state(state)
         data = {"x_train": ds["x"], "y_train": ds["y"], "x_test": ds["x_test"], "y_test": ds["y_test"]}
-        _save_prepared(key, data, source="mnist1d.data.make_dataset(get_dataset_args())")
+        _save_prepared(key, data, _sources(shuffle_seq))
     return (
         (data["x_train"].astype(np.float32), data["y_train"].astype(np.int64)),
         (data["x_test"].astype(np.float32), data["y_test"].astype(np.int64)),
     )
 
 
-
 def _find_mnist1d() -> str:
-    from importlib.metadata import version
-
-    return f"generated offline by mnist1d {version('mnist1d')}"
+    try:
+        return f"generated offline by mnist1d {version('mnist1d')}"
+    except PackageNotFoundError:
+        raise DatasetUnavailableError("the mnist1d package is not installed: run `make` (or "
+                                      "`.venv/bin/pip install mnist1d`)") from None
 
 
 register(DatasetInfo("mnist1d", "MNIST-1D, 5,000 sequences of length 40", "Apache-2.0 (generator)",

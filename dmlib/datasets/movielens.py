@@ -23,6 +23,7 @@ import pandas as pd
 from dmlib.datasets.store import (
     CorruptFileError,
     DatasetInfo,
+    _describe,
     _fetch,
     _search,
     _sha256,
@@ -243,11 +244,11 @@ def _load_all() -> None:
 
 def _find_movielens() -> str:
     places = set()
-    for filename in MOVIELENS_FILES:
+    for filename, (_, digest) in MOVIELENS_FILES.items():
         searched: list[str] = []
-        found = _search("ml-100k", filename, _verify_file(filename), searched)
+        found = _search("ml-100k", filename, _verify_file(filename), searched, remember=digest)
         if found is None:
-            found = _search("", MOVIELENS_ZIP, _verify_zip(filename), searched)
+            found = _search("", MOVIELENS_ZIP, _verify_whole_zip, searched, remember=_describe(MOVIELENS_FILES))
         if found is None:
             _fetch("movielens-100k", _WANTED, None, cache_dir() / MOVIELENS_ZIP, _verify_whole_zip, searched)
         else:

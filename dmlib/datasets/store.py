@@ -3,17 +3,29 @@ downloaded, extracted and cached, the errors, and the registry of datasets.
 
 Where a file is looked for, in order:
 
-1. the read-only mirror folders in ``DMLIB_DATA_MIRRORS`` (a path list, ``:`` separated);
+1. the read-only mirror folders in ``DMLIB_DATA_MIRRORS`` (a path list, ``:`` separated), then
+   those recorded once with ``python -m dmlib datasets use-mirror PATH`` (kept in the cache's
+   ``dmlib-config.json``);
 2. the cache ``DMLIB_CACHE`` (default ``~/.keras/datasets``, shared with Keras);
 3. system folders (Debian's ``/usr/share/datasets/...``);
 4. a download from the official address into the cache (never when ``DMLIB_OFFLINE=1``).
 
 Every file is verified before use (hashes or content checks, see each dataset's module). A
-corrupt or truncated file is reported and skipped; a download replaces a corrupt cached copy
-atomically (temporary file, verify, rename). Nothing is ever written into a mirror, no pickle is
-ever loaded, and archive extraction refuses members that would land outside the target folder.
-Missing data raises :class:`DatasetUnavailableError` naming every place searched and the command
-that fixes it.
+corrupt or truncated file, a symbolic link and an unsafe archive are reported and skipped, and the
+search goes on; a download replaces a corrupt cached copy atomically (temporary file, verify,
+rename). Nothing is ever written into a mirror, no pickle is ever loaded, archives are read with
+every member header checked first (no member outside the target, no links, bounded count and
+size). Missing data raises :class:`DatasetUnavailableError` naming every place searched and the
+command that fixes it.
+
+The *prepared cache* (``dmlib-prepared/<key>.npz``) makes second loads fast: arrays parsed from
+the verified sources, stored with the hashes of those sources and a hash of their own content,
+both checked on every load; anything that disagrees is rebuilt from the sources. An unwritable
+cache folder is not an error: the data is served from the verified source and not cached (one
+warning naming ``DMLIB_CACHE``); only a download then fails, with a message naming it. Quick
+checks (``status()``, ``datasets verify``, the test suite's up-front check) remember which source
+files they verified, by size, times and inode, in ``dmlib-verified.json``; loaders never rely on
+that record.
 
 Why not pooch (hashed downloads) and filelock? pooch verifies the hash of the *downloaded bytes*
 and keeps one file per URL in its own cache. Most of what this module does falls outside that
@@ -77,16 +89,25 @@ class CorruptFileError(DatasetError):
 
 
 class UnsafeArchiveError(DatasetError):
-    """An archive member would be written outside the extraction folder (or is a link/device)."""
+    """An archive member would be written outside the extraction folder, is a link or device, or the
+    archive is larger (members, bytes) than the dataset can be: refused before anything is written."""
+
+
+class CacheNotWritableError(DatasetError):
+    """The cache folder (``DMLIB_CACHE``) cannot be written."""
 
 
 # --------------------------------------------------------------------------- folders
 
+CONFIG_FILE = "dmlib-config.json"  # in the cache folder: mirrors recorded by `datasets use-mirror`
+STAMPS_FILE = "dmlib-verified.json"  # in the cache folder: files already verified (for quick checks)
+_warned: set[str] = set()
 
-def mirrors() -> list[Path]:
-    """The read-only mirror folders named by ``DMLIB_DATA_MIRRORS`` (``os.pathsep`` separated)."""
-    raw = os.environ.get("DMLIB_DATA_MIRRORS", "")
-    return [Path(p).expanduser() for p in raw.split(os.pathsep) if p.strip()]
+
+def _warn_once(key: str, message: str) -> None:
+    if key not in _warned:
+        _warned.add(key)
+        warnings.warn(message, stacklevel=3)
 
 
 def cache_dir() -> Path:
@@ -94,9 +115,98 @@ def cache_dir() -> Path:
     return Path(os.environ.get("DMLIB_CACHE") or Path.home() / ".keras" / "datasets").expanduser()
 
 
+def recorded_mirrors() -> list[Path]:
+    """The mirror folders recorded with ``python -m dmlib datasets use-mirror PATH`` (in the cache's
+    ``dmlib-config.json``); an unreadable record is ignored with a warning.
+
+    Example:
+        >>> recorded_mirrors()  # doctest: +SKIP
+        [PosixPath('/media/usb/datasets')]
+    """
+    path = cache_dir() / CONFIG_FILE
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+        return [Path(p) for p in config["mirrors"] if isinstance(p, str) and p]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        _warn_once(f"config {path}", f"ignoring {path} ({err.__class__.__name__}: {err}); record a mirror "
+                                     "again with `python -m dmlib datasets use-mirror PATH`")
+        return []
+
+
+def mirrors() -> list[Path]:
+    """The read-only mirror folders: those of ``DMLIB_DATA_MIRRORS`` (``os.pathsep`` separated),
+    then those recorded with ``python -m dmlib datasets use-mirror PATH``.
+
+    Example:
+        >>> mirrors()  # doctest: +SKIP
+        [PosixPath('/work/shared/datasets')]
+    """
+    raw = os.environ.get("DMLIB_DATA_MIRRORS", "")
+    found = [Path(p).expanduser() for p in raw.split(os.pathsep) if p.strip()]
+    return list(dict.fromkeys(found + recorded_mirrors()))
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename (never half-written)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp_name, path)
+    finally:
+        Path(tmp_name).unlink(missing_ok=True)
+
+
+def use_mirror(path: str | Path) -> Path:
+    """Record a mirror folder in the cache's ``dmlib-config.json``, so that every later session (any
+    shell, Jupyter) searches it after ``DMLIB_DATA_MIRRORS``; nothing is copied.
+
+    Raises:
+        DatasetError: if ``path`` is not a folder.
+        CacheNotWritableError: if the cache folder cannot be written (the message names ``DMLIB_CACHE``).
+
+    Example:
+        >>> use_mirror("/media/usb/datasets")  # doctest: +SKIP
+        PosixPath('/media/usb/datasets')
+    """
+    folder = Path(path).expanduser().resolve()
+    if not folder.is_dir():
+        raise DatasetError(f"{folder} is not a folder; give the folder that holds the datasets "
+                           "(e.g. fashion-mnist/, aclImdb.tar.gz, ...)")
+    recorded = [p for p in recorded_mirrors() if p != folder]
+    _write_config([str(folder), *map(str, recorded)])
+    return folder
+
+
+def forget_mirrors() -> None:
+    """Forget every mirror recorded with :func:`use_mirror` (``DMLIB_DATA_MIRRORS`` still applies).
+
+    Example:
+        >>> forget_mirrors()  # doctest: +SKIP
+    """
+    if (cache_dir() / CONFIG_FILE).exists():
+        _write_config([])
+
+
+def _write_config(folders: list[str]) -> None:
+    target = cache_dir() / CONFIG_FILE
+    try:
+        _write_atomic(target, json.dumps({"mirrors": folders}, indent=1).encode("utf-8"))
+    except OSError as err:
+        raise CacheNotWritableError(_cache_message(err, f"cannot record the mirror in {target}")) from None
+
+
 def offline() -> bool:
     """True when ``DMLIB_OFFLINE`` is set to 1/true/yes: never download."""
     return os.environ.get("DMLIB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _cache_message(err: OSError, what: str) -> str:
+    return (f"{what}: the cache folder {cache_dir()} is not writable ({err.__class__.__name__}: "
+            f"{err.strerror or err}). Set DMLIB_CACHE to a writable folder (e.g. `export DMLIB_CACHE=$HOME/dmlib-cache`).")
 
 
 def _places(subdir: str, filename: str) -> list[tuple[str, Path]]:
@@ -119,7 +229,8 @@ def _fix_hint(name: str, filenames: list[str]) -> str:
     return (
         f"To fix: with internet, run `python -m dmlib datasets fetch {name}`; offline, point "
         f"DMLIB_DATA_MIRRORS at a folder holding {' and '.join(filenames)} "
-        f"(e.g. `export DMLIB_DATA_MIRRORS=/path/to/shared/datasets`)."
+        f"(e.g. `export DMLIB_DATA_MIRRORS=/path/to/shared/datasets`, or record it once with "
+        f"`python -m dmlib datasets use-mirror /path/to/shared/datasets`)."
     )
 
 
@@ -137,8 +248,11 @@ def _download(url: str, dest: Path, verify: Callable[[Path], T]) -> T:
     """Download ``url`` to ``dest`` atomically: temporary file, verify, then rename over ``dest``."""
     from tqdm.auto import tqdm
 
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    except OSError as err:
+        raise CacheNotWritableError(_cache_message(err, f"cannot download {dest.name}")) from None
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as resp:
@@ -154,20 +268,51 @@ def _download(url: str, dest: Path, verify: Callable[[Path], T]) -> T:
         tmp.unlink(missing_ok=True)
 
 
-def _search(subdir: str, filename: str, verify: Callable[[Path], T], searched: list[str]) -> tuple[Path, T] | None:
-    """The first copy of ``filename`` that passes ``verify``; notes every place tried in ``searched``."""
-    for kind, path in _places(subdir, filename):
+def _present(path: Path, kind: str, searched: list[str]) -> bool:
+    """True if ``path`` is a regular file (not a link) that can be looked at; else notes why not."""
+    try:
         if path.is_symlink():
             searched.append(f"{path} ({kind}: REFUSED, a symbolic link; copy the file itself there)")
+            return False
+        if path.is_file():
+            return True
+        searched.append(f"{path} ({kind}: not there)")
+    except OSError as err:  # e.g. a folder without read permission
+        searched.append(f"{path} ({kind}: cannot be read, {err.__class__.__name__}: {err.strerror or err})")
+    return False
+
+
+def _search(subdir: str, filename: str, verify: Callable[[Path], T], searched: list[str],
+            remember: str | None = None) -> tuple[Path, T | None] | None:
+    """The first copy of ``filename`` that passes ``verify``; notes every place tried in ``searched``.
+
+    A corrupt copy or an unsafe archive is reported with a warning and skipped. With ``remember``
+    (a description of what the file must hold, e.g. its expected hash), a copy verified before and
+    unchanged since (same size, times and inode) is accepted without verifying it again (the
+    result is then ``None``), and a copy that passes is remembered: for quick checks that only
+    need to know *where* a verified copy is, never for loading.
+    """
+    for kind, path in _places(subdir, filename):
+        if not _present(path, kind, searched):
             continue
-        if not path.is_file():
-            searched.append(f"{path} ({kind}: not there)")
-            continue
+        if remember is not None and _stamped(path, remember):
+            return path, None
         try:
-            return path, verify(path)
+            result = verify(path)
+        except UnsafeArchiveError as err:
+            searched.append(f"{path} ({kind}: REFUSED, {err})")
+            warnings.warn(f"{path} is refused ({err}); ignoring it and looking further.", stacklevel=3)
+            continue
         except CorruptFileError as err:
             searched.append(f"{path} ({kind}: CORRUPT, {err})")
             warnings.warn(f"{path} is corrupt ({err}); ignoring it and looking further.", stacklevel=3)
+            continue
+        except OSError as err:
+            searched.append(f"{path} ({kind}: cannot be read, {err.__class__.__name__}: {err.strerror or err})")
+            continue
+        if remember is not None:
+            _stamp(path, remember)
+        return path, result
     return None
 
 
@@ -181,7 +326,9 @@ def _fetch(name: str, wanted: list[str], url: str | None, dest: Path, verify: Ca
         raise _unavailable(name, wanted, searched)
     try:
         return _download(url, dest, verify)
-    except CorruptFileError as err:
+    except CacheNotWritableError as err:
+        searched.append(f"{url} (download: not possible, {err})")
+    except (CorruptFileError, UnsafeArchiveError) as err:
         searched.append(f"{url} (download: CORRUPT, {err}; nothing was saved)")
     except OSError as err:  # URLError is an OSError
         searched.append(f"{url} (download failed: {err})")
@@ -203,9 +350,19 @@ def _locate(
     searched: list[str] = []
     found = _search(subdir, filename, verify, searched)
     if found is not None:
-        return found
+        return found  # type: ignore[return-value]
     dest = cache_dir() / subdir / filename
     return dest, _fetch(name, [filename], url, dest, verify, searched)
+
+
+def _where(name: str, subdir: str, filename: str, verify: Callable[[Path], Any], remember: str,
+           wanted: list[str] | None = None) -> Path:
+    """Where a verified copy of ``filename`` is (quick when verified before); never downloads."""
+    searched: list[str] = []
+    found = _search(subdir, filename, verify, searched, remember=remember)
+    if found is None:
+        raise _unavailable(name, wanted or [filename], searched)
+    return found[0]
 
 
 def _sha256(data: bytes) -> str:
@@ -237,32 +394,89 @@ def _file_digest(path: Path, algo: str) -> str:
     return h.hexdigest()
 
 
+# --------------------------------------------------------------------------- verification record
+
+
+def _fingerprint(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
+def _read_stamps() -> dict[str, Any]:
+    try:
+        stamps = json.loads((cache_dir() / STAMPS_FILE).read_text(encoding="utf-8"))
+        return stamps if isinstance(stamps, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _stamped(path: Path, expected: str, fingerprint: list[Any] | None = None) -> bool:
+    """True if ``path`` was verified to hold ``expected`` and has not changed since."""
+    entry = _read_stamps().get(str(path))
+    try:
+        fp = fingerprint if fingerprint is not None else _fingerprint(path)
+    except OSError:
+        return False
+    return isinstance(entry, dict) and entry.get("expected") == expected and entry.get("fingerprint") == fp
+
+
+def _stamp(path: Path, expected: str, fingerprint: list[Any] | None = None) -> None:
+    """Remember that ``path`` was verified to hold ``expected`` (best effort: skipped if unwritable)."""
+    try:
+        stamps = _read_stamps()
+        stamps[str(path)] = {"expected": expected,
+                             "fingerprint": fingerprint if fingerprint is not None else _fingerprint(path)}
+        _write_atomic(cache_dir() / STAMPS_FILE, json.dumps(stamps, indent=0).encode("utf-8"))
+    except OSError:
+        pass
+
+
+def _describe(*parts: Any) -> str:
+    """A short digest of what a file must hold (constants, limits), for the verification record."""
+    return _sha256(repr(parts).encode("utf-8"))[:32]
+
+
 # --------------------------------------------------------------------------- archives
 
+MAX_MEMBERS = 200_000  # default bounds of safe_extract
+MAX_BYTES = 2_000_000_000
 
-def safe_extract(archive: Path, dest: Path) -> None:
-    """Extract a tar archive into ``dest``, refusing any member that would escape it.
 
-    Absolute paths, ``..`` components, links and device files are refused before anything
-    is written.
+def check_member(archive: Path, m: tarfile.TarInfo, dest: str = "the target folder") -> None:
+    """Refuse a tar member that is absolute, climbs out with ``..``, or is not a plain file/folder."""
+    p = PurePosixPath(m.name)
+    if p.is_absolute() or ".." in p.parts or not (m.isfile() or m.isdir()):
+        raise UnsafeArchiveError(
+            f"{archive.name}: member {m.name!r} would be written outside {dest} or is not a "
+            "plain file; refusing to extract anything from this archive"
+        )
+
+
+def safe_extract(archive: Path, dest: Path, max_members: int = MAX_MEMBERS, max_bytes: int = MAX_BYTES) -> None:
+    """Extract a tar archive into ``dest``, refusing any member that would escape it, and bounded.
+
+    Every member header is checked before anything is written: absolute paths, ``..``
+    components, links and device files are refused, and so is an archive with more than
+    ``max_members`` members or more than ``max_bytes`` bytes in all.
 
     Raises:
-        UnsafeArchiveError: naming the offending member.
+        UnsafeArchiveError: naming the offending member or the bound exceeded.
         CorruptFileError: if the archive cannot be read (truncated, not a tar.gz).
 
     Example:
-        >>> safe_extract(Path("aclImdb.tar.gz"), Path("/tmp/out"))  # doctest: +SKIP
+        >>> safe_extract(Path("aclImdb.tar.gz"), Path("/tmp/out"), max_bytes=500_000_000)  # doctest: +SKIP
     """
     try:
         with tarfile.open(archive, "r:*") as tar:
-            members = tar.getmembers()
-            for m in members:
-                p = PurePosixPath(m.name)
-                if p.is_absolute() or ".." in p.parts or not (m.isfile() or m.isdir()):
+            members, total = [], 0
+            for m in tar:  # headers only: nothing is written before every member was checked
+                members.append(m)
+                total += m.size
+                check_member(archive, m, str(dest))
+                if len(members) > max_members or total > max_bytes:
                     raise UnsafeArchiveError(
-                        f"{archive.name}: member {m.name!r} would be written outside {dest} or is not a "
-                        "plain file; refusing to extract anything from this archive"
-                    )
+                        f"{archive.name}: more than {max_members:,} members or {max_bytes:,} bytes; "
+                        "refusing to extract anything from this archive")
             dest.mkdir(parents=True, exist_ok=True)
             for m in members:
                 target = dest / m.name
@@ -275,48 +489,109 @@ def safe_extract(archive: Path, dest: Path) -> None:
                 with src, open(target, "wb") as out:
                     shutil.copyfileobj(src, out)
     except (tarfile.TarError, EOFError, zlib.error, OSError) as err:
-        if isinstance(err, UnsafeArchiveError):
-            raise
         raise CorruptFileError(f"cannot read the archive ({err.__class__.__name__}: {err})") from None
 
 
 # --------------------------------------------------------------------------- prepared cache
+
+_META = "__dmlib_meta__"
+_FORMAT = 2
 
 
 def _prepared_path(key: str) -> Path:
     return cache_dir() / "dmlib-prepared" / f"{key}.npz"
 
 
-def _save_prepared(key: str, arrays: dict[str, np.ndarray], source: str) -> None:
-    """Save arrays as an uncompressed npz (no pickle), atomically, with a note of their source."""
+def _content_hash(arrays: dict[str, np.ndarray]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
+        h.update(memoryview(a).cast("B"))
+    return h.hexdigest()
+
+
+def _save_prepared(key: str, arrays: dict[str, np.ndarray], sources: dict[str, str]) -> None:
+    """Save arrays as an uncompressed npz (no pickle), atomically, bound to the verified sources
+    they were built from (``sources``: name -> hash) and to a hash of their own content.
+
+    An unwritable cache is reported once (naming ``DMLIB_CACHE``) and the data is simply not cached.
+    """
+    meta = {"format": _FORMAT, "key": key, "sources": sources, "content": _content_hash(arrays)}
     path = _prepared_path(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{key}.", suffix=".npz", dir=path.parent)
-    os.close(fd)
     try:
-        np.savez(tmp_name, **arrays)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{key}.", suffix=".npz", dir=path.parent)
+    except OSError as err:
+        _warn_once("prepared", _cache_message(err, "the prepared data cannot be cached, so every load "
+                                                   "reads and verifies the source files again"))
+        return
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays, **{_META: np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)})
         os.replace(tmp_name, path)
-        path.with_suffix(".json").write_text(json.dumps({"source": source}), encoding="utf-8")
+        path.with_suffix(".json").unlink(missing_ok=True)  # the unbound note of format 1
+    except OSError as err:
+        _warn_once("prepared", _cache_message(err, "the prepared data cannot be cached"))
     finally:
         Path(tmp_name).unlink(missing_ok=True)
 
 
-def _load_prepared(key: str) -> dict[str, np.ndarray] | None:
-    """Load a prepared npz, or None if it is missing or damaged (then the caller rebuilds it).
-
-    An npz is a zip archive: every member carries a CRC-32 that is checked as it is read, so a
-    damaged or truncated file is detected without hashing it all again (which would cost more
-    than the load itself).
-    """
-    path = _prepared_path(key)
-    if not path.is_file():
+def _prepared_meta(z: Any) -> dict[str, Any] | None:
+    if _META not in z.files:
         return None
     try:
+        meta = json.loads(z[_META].tobytes().decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def _load_prepared(key: str, sources: dict[str, str], names: list[str],
+                   check_content: bool = True) -> dict[str, np.ndarray] | None:
+    """Load a prepared npz if it is bound to exactly these ``sources`` and holds exactly the arrays
+    ``names`` with the content hash it was saved with; else None (the caller rebuilds it).
+
+    A file that is damaged (zip CRC), holds other arrays, or whose content hash disagrees is
+    reported with a warning; one from an older format or built from other sources (an update
+    changed the expected hashes) is rebuilt silently.
+    """
+    path = _prepared_path(key)
+    try:
+        if not path.is_file() or path.is_symlink():
+            return None
         with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
+            meta = _prepared_meta(z)
+            if meta is None or meta.get("format") != _FORMAT or meta.get("key") != key:
+                return None
+            if meta.get("sources") != sources:
+                return None
+            if sorted(set(z.files) - {_META}) != sorted(names):
+                warnings.warn(f"{path} holds {sorted(set(z.files) - {_META})}, expected {sorted(names)}; "
+                              "rebuilding it from the verified source.", stacklevel=3)
+                return None
+            if not check_content:
+                return {}
+            arrays = {k: z[k] for k in names}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile):
         warnings.warn(f"{path} is damaged; rebuilding it from the verified source.", stacklevel=3)
         return None
+    if _content_hash(arrays) != meta.get("content"):
+        warnings.warn(f"{path} does not hold what it was saved with (content hash differs); rebuilding it "
+                      "from the verified source.", stacklevel=3)
+        return None
+    return arrays
+
+
+def _or_prepared(find_sources: Callable[[], str], key: str, sources: dict[str, str], names: list[str]) -> str:
+    """Where the verified sources are, else the prepared file of ``key`` if it is bound to
+    ``sources`` (its content hash is checked when it is loaded, not here)."""
+    try:
+        return find_sources()
+    except DatasetUnavailableError:
+        if _load_prepared(key, sources, names, check_content=False) is None:
+            raise
+        return f"{_prepared_path(key)} (prepared from verified files)"
 
 
 # --------------------------------------------------------------------------- registry
@@ -332,7 +607,8 @@ class DatasetInfo:
         licence: the licence or terms of use.
         load: loads everything (``fetch`` calls it; it may download).
         find: where a verified copy is, as text; raises :class:`DatasetUnavailableError` when there
-            is none. Never downloads.
+            is none. Never downloads, never extracts or copies data into the cache (it may record
+            which files it verified, so that the next check is quick).
         optional: no notebook needs it by default (missing is reported, not an error).
     """
 
@@ -358,7 +634,11 @@ def register(info: DatasetInfo) -> DatasetInfo:
 
 
 def status() -> pd.DataFrame:
-    """One row per dataset: where a verified copy is, or why none is (no download is tried).
+    """One row per dataset: where a verified copy is, or why none is (no download is tried, nothing
+    is extracted; files verified before and unchanged since are not read again).
+
+    The ``status`` column is ``found``, ``missing``, ``corrupt``, or ``missing (optional)`` /
+    ``corrupt (optional)`` for a dataset no notebook needs by default.
 
     Example:
         >>> status()  # doctest: +SKIP
@@ -369,7 +649,36 @@ def status() -> pd.DataFrame:
     for d in DATASETS.values():
         try:
             rows.append({"dataset": d.name, "status": "found", "where": d.find()})
-        except DatasetUnavailableError as err:
-            rows.append({"dataset": d.name, "status": "corrupt" if err.corrupt else "missing",
+        except (DatasetError, OSError) as err:
+            state = "corrupt" if getattr(err, "corrupt", False) else "missing"
+            if not isinstance(err, DatasetUnavailableError):
+                state = "corrupt"
+            rows.append({"dataset": d.name, "status": state + (" (optional)" if d.optional else ""),
                          "where": f"run `python -m dmlib datasets fetch {d.name}`"})
     return pd.DataFrame(rows)
+
+
+def unavailable_message(names: list[str] | None = None) -> str | None:
+    """None when every dataset the notebooks need (the non-optional ones, or ``names``) is available;
+    else one message saying which are not and how to fix it. Quick after the first check.
+
+    Example:
+        >>> unavailable_message()  # doctest: +SKIP
+    """
+    table = status().set_index("dataset")
+    wanted = names if names is not None else [d.name for d in DATASETS.values() if not d.optional]
+    bad = [f"{n} ({table.loc[n, 'status']})" for n in wanted if table.loc[n, "status"] != "found"]
+    if not bad:
+        return None
+    where = os.pathsep.join(map(str, mirrors())) or "none"
+    return (
+        f"The datasets the notebooks need are not available: {', '.join(bad)} (mirrors searched: {where}; "
+        f"cache: {cache_dir()}).\n"
+        "Fix it in one of three ways, then run the tests again:\n"
+        "  - point DMLIB_DATA_MIRRORS at a folder holding them: `export DMLIB_DATA_MIRRORS=/path/to/datasets`;\n"
+        "  - or record that folder once: `.venv/bin/python -m dmlib datasets use-mirror /path/to/datasets`;\n"
+        "  - or, with internet, download them: `.venv/bin/python -m dmlib datasets fetch "
+        f"{' '.join(b.split(' ')[0] for b in bad)}`.\n"
+        "`.venv/bin/python -m dmlib datasets verify` shows every place searched; see the README section "
+        "\"Data, and working offline\"."
+    )
