@@ -29,10 +29,21 @@ def small_imdb(tmp_path_factory, monkeypatch):
     """The small aclImdb of builders.make_imdb_tree: its counts and the hashes of its folders."""
     monkeypatch.setattr(ds, "IMDB_COUNTS", dict(IMDB_SMALL))
     tree = make_imdb_tree(tmp_path_factory.mktemp("reference"))
-    hashes = {folder: ds.imdb_folder_hash({p.name: p.read_bytes() for p in (tree / folder).iterdir()})
+    hashes = {folder: folder_hash({p.name: p.read_bytes() for p in (tree / folder).iterdir()})
               for folder in IMDB_SMALL}
-    monkeypatch.setattr(ds, "IMDB_TREE_SHA256", hashes)
+    monkeypatch.setattr(ds, "IMDB_TREE_SHA256", hashes, raising=False)
     return hashes
+
+
+def folder_hash(files: dict[str, bytes]) -> str:
+    """The documented hash of a folder of reviews: sha256 of the sorted lines "<name>\\t<sha256>\\n"."""
+    lines = "".join(f"{name}\t{hashlib.sha256(files[name]).hexdigest()}\n" for name in sorted(files))
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def test_folder_hash_is_the_documented_one():
+    files = {"1_9.txt": b"b", "0_8.txt": "é".encode()}
+    assert ds.imdb_folder_hash(files) == folder_hash(files)
 
 
 def make_prsa_csv(path, *, rows: int = 43_824, line_ending: str = "\r\n", drop_weather: bool = False,
