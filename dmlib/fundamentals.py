@@ -114,3 +114,92 @@ def full_batch_fit(
     x_rep = np.tile(x, reps)
     y_rep = np.tile(y, (per_epoch,) + (1,) * (y.ndim - 1))
     return model.fit(x_rep, y_rep, batch_size=len(x), epochs=epochs, shuffle=False, verbose=verbose)
+
+
+def plot_paths(
+    f: Callable[[np.ndarray], np.ndarray],
+    paths: dict[str, np.ndarray],
+    *,
+    ax: plt.Axes | None = None,
+    xlim: tuple[float, float] = (-5.0, 5.0),
+    ylim: tuple[float, float] = (-2.5, 2.5),
+    levels: int = 12,
+    title: str | None = None,
+) -> plt.Axes:
+    """Contours of a 2-D function with optimisation paths drawn over them (the minimum at the origin).
+
+    Args:
+        f: maps an array of points ``(..., 2)`` to values ``(...)``, e.g. a quadratic bowl.
+        paths: name -> ``(steps + 1, 2)`` array of visited points.
+        ax: the axes to draw on (default: a new figure).
+        xlim, ylim: the plotted window (paths that leave it are clipped by the axes).
+        levels: number of log-spaced contour levels between 1% and 100% of ``f``'s maximum on the window.
+        title: the axes title.
+
+    Returns:
+        The axes.
+
+    Raises:
+        ValueError: if a path is not an ``(n, 2)`` array.
+
+    Example:
+        >>> bowl = lambda t: 0.5 * (t[..., 0] ** 2 + 25 * t[..., 1] ** 2)
+        >>> ax = plot_paths(bowl, {"a path": np.array([[-4.0, 1.5], [-2.0, 0.5], [0.0, 0.0]])})
+    """
+    for name, path in paths.items():
+        if np.ndim(path) != 2 or np.shape(path)[1] != 2:
+            raise ValueError(f"path {name!r} must have shape (n, 2), got {np.shape(path)}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.6))
+    g1, g2 = np.meshgrid(np.linspace(*xlim, 200), np.linspace(*ylim, 200))
+    values = np.asarray(f(np.stack([g1, g2], -1)), dtype=float)
+    top = float(values.max())
+    ax.contour(g1, g2, values, levels=np.geomspace(top / 1000, top, levels), colors="0.7", linewidths=0.7)
+    for name, path in paths.items():
+        path = np.asarray(path, dtype=float)
+        ax.plot(path[:, 0], path[:, 1], ".-", ms=3, lw=1, label=name)
+    ax.plot(0, 0, "k*", ms=10)
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_xlabel(r"$\theta_1$")
+    ax.set_ylabel(r"$\theta_2$")
+    ax.legend(fontsize=7, loc="lower right")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def seconds_per_epoch(model: Any, x: np.ndarray, y: np.ndarray, batch_sizes: list[int], *, epochs: int = 2) -> dict[int, float]:
+    """Wall-clock seconds of one training epoch of a compiled Keras model, for each batch size.
+
+    One untimed epoch with the largest batch size compiles the training step first; each batch size
+    is then timed over ``epochs`` epochs and the mean is returned. The model's weights change.
+
+    Args:
+        model: a compiled Keras model.
+        x, y: the training data.
+        batch_sizes: the batch sizes to time.
+        epochs: epochs timed per batch size.
+
+    Returns:
+        batch size -> seconds per epoch.
+
+    Raises:
+        ValueError: if ``batch_sizes`` is empty or ``epochs`` < 1.
+
+    Example:
+        >>> seconds = seconds_per_epoch(model, x, y, [8, 128])  # doctest: +SKIP
+        >>> seconds[8] > seconds[128]  # doctest: +SKIP
+        True
+    """
+    import time
+
+    if not batch_sizes or epochs < 1:
+        raise ValueError(f"give at least one batch size and epochs >= 1 (got {batch_sizes}, {epochs})")
+    model.fit(x, y, batch_size=max(batch_sizes), epochs=1, verbose=0)
+    seconds = {}
+    for batch_size in batch_sizes:
+        start = time.perf_counter()
+        model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0)
+        seconds[batch_size] = (time.perf_counter() - start) / epochs
+    return seconds

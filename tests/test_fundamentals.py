@@ -55,3 +55,32 @@ def test_full_batch_fit_checks_arguments():
         full_batch_fit(None, np.zeros((4, 1)), np.zeros(3), steps=2)
     with pytest.raises(ValueError, match="positive"):
         full_batch_fit(None, np.zeros((4, 1)), np.zeros(4), steps=0)
+
+
+def test_plot_paths_draws_one_line_per_path():
+    from dmlib.fundamentals import plot_paths
+
+    bowl = lambda t: 0.5 * (t[..., 0] ** 2 + 25 * t[..., 1] ** 2)
+    paths = {"a": np.array([[-4.0, 1.5], [0.0, 0.0]]), "b": np.array([[-4.0, 1.5], [-3.0, -1.0], [0.0, 0.0]])}
+    ax = plot_paths(bowl, paths, title="t")
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert "a" in labels and "b" in labels and ax.get_title() == "t"
+    assert ax.get_xlabel() and ax.get_ylabel()
+    plt.close(ax.figure)
+    with pytest.raises(ValueError, match=r"\(n, 2\)"):
+        plot_paths(bowl, {"bad": np.zeros(3)})
+
+
+def test_seconds_per_epoch_times_every_batch_size():
+    import keras
+
+    from dmlib.fundamentals import seconds_per_epoch
+
+    X = np.zeros((64, 2), dtype="float32")
+    y = np.zeros((64, 1), dtype="float32")
+    model = keras.Sequential([keras.Input(shape=(2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    seconds = seconds_per_epoch(model, X, y, [4, 64], epochs=1)
+    assert set(seconds) == {4, 64} and all(s > 0 for s in seconds.values())
+    with pytest.raises(ValueError, match="batch size"):
+        seconds_per_epoch(model, X, y, [])
