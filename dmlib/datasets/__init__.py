@@ -6,7 +6,7 @@ Everything public is re-exported here, so ``dmlib.datasets.load_fashion_mnist`` 
 before. Introduced in ``00_start_here.ipynb``.
 
 Adding a dataset: one new module that defines the loader and calls
-:func:`~dmlib.datasets.store.register`, plus one line in ``_MODULES`` below.
+:func:`~dmlib.datasets.store.register`, plus its name in ``DATASET_MODULES`` below.
 
 Example:
     >>> from dmlib import datasets
@@ -16,13 +16,15 @@ Example:
 
 from __future__ import annotations
 
+import importlib
 import sys
 import types
 
 from dmlib.datasets import store
-from dmlib.datasets.store import (  # noqa: F401  (internal names, re-exported for the tests)
+from dmlib.datasets.store import (  # noqa: F401  (the generic API; the loop below adds every name)
     DATASETS,
     SYSTEM_DIRS,
+    CacheNotWritableError,
     CorruptFileError,
     DatasetError,
     DatasetInfo,
@@ -32,17 +34,21 @@ from dmlib.datasets.store import (  # noqa: F401  (internal names, re-exported f
     _prepared_path,
     _save_prepared,
     cache_dir,
+    forget_mirrors,
     mirrors,
     offline,
+    recorded_mirrors,
     register,
     safe_extract,
     status,
+    unavailable_message,
+    use_mirror,
 )
 
-# One line per dataset module (the order is the order of `status()` and `datasets list`).
-from dmlib.datasets import fashion_mnist, imdb, beijing, mnist1d, digits, jena, adbench, movielens  # noqa: E402
+# One name per dataset module (the order is the order of `status()` and `datasets list`).
+DATASET_MODULES = ["fashion_mnist", "imdb", "beijing", "mnist1d", "digits", "jena", "adbench", "movielens"]
 
-_MODULES: list[types.ModuleType] = [store, fashion_mnist, imdb, beijing, mnist1d, digits, jena, adbench, movielens]
+_MODULES: list[types.ModuleType] = [store] + [importlib.import_module(f"{__name__}.{m}") for m in DATASET_MODULES]
 
 for _module in _MODULES:  # re-export every name the single module used to have
     for _name, _value in vars(_module).items():

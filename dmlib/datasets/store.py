@@ -38,7 +38,7 @@ no lock is needed (the worst case is that two processes build the same file and 
 wins). Adding pooch would add a dependency without removing much code.
 
 Adding a dataset: write one module in this package that defines its loader and calls
-:func:`register`, and import it in ``dmlib/datasets/__init__.py``.
+:func:`register`, and add its name to ``DATASET_MODULES`` in ``dmlib/datasets/__init__.py``.
 """
 
 from __future__ import annotations
@@ -560,6 +560,9 @@ def _load_prepared(key: str, sources: dict[str, str], names: list[str],
     try:
         if not path.is_file() or path.is_symlink():
             return None
+    except OSError:  # an unreadable cache folder: as if there were no prepared file
+        return None
+    try:
         with np.load(path, allow_pickle=False) as z:
             meta = _prepared_meta(z)
             if meta is None or meta.get("format") != _FORMAT or meta.get("key") != key:
