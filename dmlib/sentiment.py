@@ -1,0 +1,275 @@
+"""A text classifier that travels with its vectoriser: save, load and apply it to raw strings.
+
+A Keras model is useless without the exact vectorising step it was trained with. Two kinds are
+supported: word ids (a :class:`dmlib.text.Vocabulary` plus padding settings, for sequence models)
+and a bag of n-grams (:class:`BagOfNgrams`: the feature list, binary or TF-IDF weights, for the
+bag-of-words models; it reproduces scikit-learn's ``CountVectorizer``/``TfidfTransformer`` output).
+:func:`save_text_classifier` writes the model (native ``.keras`` format) and its vectoriser (JSON)
+into one folder, and :func:`load_text_classifier` returns a :class:`TextClassifier` whose
+:meth:`~TextClassifier.predict` takes raw strings. :func:`quiet_bool_transpose_notice` keeps one line of TensorFlow's C++
+start-up chatter out of notebook outputs.
+
+Introduced in ``04_text_sentiment.ipynb`` (section 7); the notebook saves into a
+``tempfile.TemporaryDirectory``, so nothing is left behind after a run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from dmlib import text
+
+MODEL_FILE = "model.keras"
+VOCABULARY_FILE = "vocabulary.json"
+PREPROCESSING_FILE = "preprocessing.json"
+
+_FORMAT = "dmlib.sentiment/1"
+_BOOL_NOTICE = re.compile(r"oneDNN supports DT_BOOL only on platforms with AVX-512")
+
+
+class TextClassifierError(ValueError):
+    """A folder that does not hold a classifier written by :func:`save_text_classifier`, or bad settings."""
+
+
+def ngrams(tokens: Sequence[str], n_max: int = 2) -> list[str]:
+    """The tokens followed by every run of 2..``n_max`` neighbouring tokens joined by a space.
+
+    Example:
+        >>> ngrams(["not", "bad", "at", "all"])
+        ['not', 'bad', 'at', 'all', 'not bad', 'bad at', 'at all']
+    """
+    out = list(tokens)
+    for n in range(2, n_max + 1):
+        out += [" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
+    return out
+
+
+@dataclass
+class BagOfNgrams:
+    """A fixed bag-of-n-grams vectoriser: binary indicators or TF-IDF weights of known features.
+
+    ``weighting="binary"``: 1 if the feature occurs. ``"tfidf"``: ``(1 + ln count) * idf`` per
+    feature, each row scaled to unit length (scikit-learn's ``TfidfTransformer(sublinear_tf=True)``).
+
+    Example:
+        >>> bag = BagOfNgrams(["good", "bad", "not bad"], n_max=2)
+        >>> bag.transform([["not", "bad"]]).toarray()
+        array([[0., 1., 1.]], dtype=float32)
+    """
+
+    features: list[str]
+    n_max: int = 2
+    weighting: str = "binary"
+    idf: list[float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.weighting not in ("binary", "tfidf"):
+            raise TextClassifierError(f"weighting is 'binary' or 'tfidf', got {self.weighting!r}")
+        if self.weighting == "tfidf" and (self.idf is None or len(self.idf) != len(self.features)):
+            raise TextClassifierError("tfidf weighting needs one idf value per feature")
+        if int(self.n_max) < 1 or len(set(self.features)) != len(self.features):
+            raise TextClassifierError("n_max must be >= 1 and the features unique")
+        self.index = {f: i for i, f in enumerate(self.features)}
+
+    @classmethod
+    def from_sklearn(cls, vectorizer: Any, *, n_max: int, tfidf: Any = None) -> "BagOfNgrams":
+        """Copy a fitted ``CountVectorizer`` (whose analyzer produced n-grams up to ``n_max``) and optional ``TfidfTransformer``."""
+        features = [f for f, _ in sorted(vectorizer.vocabulary_.items(), key=lambda kv: kv[1])]
+        if tfidf is None:
+            return cls(features, n_max=n_max)
+        return cls(features, n_max=n_max, weighting="tfidf", idf=[float(v) for v in tfidf.idf_])
+
+    def transform(self, token_lists: Iterable[Sequence[str]]) -> sp.csr_matrix:
+        """A sparse ``(n_texts, n_features)`` float32 matrix for lists of tokens."""
+        token_lists = list(token_lists)
+        if token_lists and isinstance(token_lists[0], str) and " " in token_lists[0]:
+            raise TypeError("give token lists (e.g. [dmlib.text.tokenize(s) for s in texts]), not raw strings")
+        rows, cols, vals = [], [], []
+        for r, tokens in enumerate(token_lists):
+            counts = Counter(self.index[g] for g in ngrams(tokens, self.n_max) if g in self.index)
+            if not counts:
+                continue
+            c = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+            v = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+            if self.weighting == "binary":
+                v = np.ones_like(v)
+            else:
+                v = (1.0 + np.log(v)) * np.asarray(self.idf)[c]
+                v /= np.linalg.norm(v)
+            rows += [r] * len(c)
+            cols += c.tolist()
+            vals += v.tolist()
+        return sp.csr_matrix((np.asarray(vals, dtype=np.float32), (rows, cols)),
+                             shape=(len(token_lists), len(self.features)))
+
+
+@dataclass
+class TextClassifier:
+    """A Keras model with its vectoriser: word ids (``vocab`` + padding) or a :class:`BagOfNgrams`."""
+
+    model: Any
+    vocab: text.Vocabulary | None = None
+    maxlen: int = 0
+    padding: str = "post"
+    truncating: str = "pre"
+    bag: BagOfNgrams | None = None
+
+    def __post_init__(self) -> None:
+        if (self.bag is None) == (self.vocab is None):
+            raise TextClassifierError("give either a vocabulary (with maxlen) or a bag of n-grams, not both")
+        if self.vocab is not None and (int(self.maxlen) < 1 or self.padding not in ("pre", "post")
+                                       or self.truncating not in ("pre", "post")):
+            raise TextClassifierError(f"maxlen >= 1 and padding/truncating 'pre' or 'post' expected, got "
+                                      f"{self.maxlen!r}, {self.padding!r}, {self.truncating!r}")
+
+    @property
+    def kind(self) -> str:
+        """``"ids"`` or ``"bag"``."""
+        return "bag" if self.bag is not None else "ids"
+
+    def inputs(self, texts: Sequence[str]) -> np.ndarray:
+        """What the model reads for raw strings: padded ids, or dense bag-of-n-gram rows.
+
+        Raises:
+            TypeError: for a single string or anything that is not a list of strings.
+        """
+        if isinstance(texts, (str, bytes)) or not all(isinstance(t, str) for t in texts):
+            raise TypeError("give a list of strings, e.g. predict(['A wonderful film.']), not "
+                            f"{type(texts).__name__}")
+        tokens = [text.tokenize(t) for t in texts]
+        if self.bag is not None:
+            return self.bag.transform(tokens).toarray()
+        return text.texts_to_ids(tokens, self.vocab, maxlen=self.maxlen, padding=self.padding,
+                                 truncating=self.truncating)
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        """p(positive) for each raw string (a 1-D float array).
+
+        Example:
+            >>> clf.predict(["A wonderful film.", "A dreadful film."]).round(2)   # doctest: +SKIP
+            array([0.93, 0.08], dtype=float32)
+        """
+        x = self.inputs(texts)
+        if len(x) == 0:
+            return np.zeros(0, dtype="float32")
+        return np.asarray(self.model.predict(x, verbose=0, batch_size=256))[:, 0]
+
+
+def save_text_classifier(folder: str | Path, classifier: TextClassifier) -> list[str]:
+    """Save a :class:`TextClassifier` (model and vectoriser) into an existing folder.
+
+    Args:
+        folder: an existing, writable folder (e.g. a ``tempfile.TemporaryDirectory``).
+        classifier: the model with its vocabulary and padding, or its bag of n-grams.
+
+    Returns:
+        The names of the files written, sorted.
+
+    Raises:
+        TextClassifierError: if the folder does not exist.
+
+    Example:
+        >>> with tempfile.TemporaryDirectory() as tmp:   # doctest: +SKIP
+        ...     save_text_classifier(tmp, TextClassifier(model, vocab, maxlen=256))
+        ...     p = load_text_classifier(tmp).predict(["A wonderful film."])
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise TextClassifierError(f"{folder} is not a folder: create it first (e.g. tempfile.TemporaryDirectory())")
+    clf = classifier
+    clf.model.save(folder / MODEL_FILE)
+    prep: dict[str, Any] = {"format": _FORMAT, "kind": clf.kind}
+    if clf.bag is not None:
+        prep.update(features=clf.bag.features, n_max=clf.bag.n_max, weighting=clf.bag.weighting, idf=clf.bag.idf)
+    else:
+        clf.vocab.save(folder / VOCABULARY_FILE)
+        prep.update(maxlen=int(clf.maxlen), padding=clf.padding, truncating=clf.truncating)
+    (folder / PREPROCESSING_FILE).write_text(json.dumps(prep), encoding="utf-8")
+    return sorted(p.name for p in folder.iterdir())
+
+
+def load_text_classifier(folder: str | Path) -> TextClassifier:
+    """Load what :func:`save_text_classifier` wrote (custom layers must be registered for Keras).
+
+    Raises:
+        TextClassifierError: if a file is missing or the settings file is not ours.
+
+    Example:
+        >>> clf = load_text_classifier(folder)   # doctest: +SKIP
+    """
+    import keras
+
+    folder = Path(folder)
+    missing = [name for name in (MODEL_FILE, PREPROCESSING_FILE) if not (folder / name).is_file()]
+    if missing:
+        raise TextClassifierError(f"{folder} lacks {missing}: save it with dmlib.sentiment.save_text_classifier")
+    try:
+        prep = json.loads((folder / PREPROCESSING_FILE).read_text(encoding="utf-8"))
+        if prep.get("format") != _FORMAT or prep.get("kind") not in ("ids", "bag"):
+            raise ValueError(f"format {prep.get('format')!r}, kind {prep.get('kind')!r}")
+        if prep["kind"] == "bag":
+            settings: dict[str, Any] = {"bag": BagOfNgrams(list(prep["features"]), n_max=int(prep["n_max"]),
+                                                           weighting=prep["weighting"], idf=prep["idf"])}
+        else:
+            if not (folder / VOCABULARY_FILE).is_file():
+                raise TextClassifierError(f"{folder} lacks {VOCABULARY_FILE}: save it with save_text_classifier")
+            settings = {"vocab": text.Vocabulary.load(folder / VOCABULARY_FILE), "maxlen": int(prep["maxlen"]),
+                        "padding": prep["padding"], "truncating": prep["truncating"]}
+    except (ValueError, KeyError, TypeError) as err:
+        if isinstance(err, TextClassifierError):
+            raise
+        raise TextClassifierError(f"{folder / PREPROCESSING_FILE} was not written by save_text_classifier "
+                                  f"({err})") from None
+    return TextClassifier(keras.saving.load_model(folder / MODEL_FILE), **settings)
+
+
+def quiet_bool_transpose_notice() -> bool:
+    """Trigger TensorFlow's one-time oneDNN notice about boolean tensors while dropping exactly that line.
+
+    TensorFlow's CPU build prints ``oneDNN supports DT_BOOL only on platforms with AVX-512 ...`` to
+    the process's stderr (from C++, past Python's ``sys.stderr``) the first time it transposes a
+    boolean tensor, which a masked LSTM or GRU does with its padding mask. It is not part of any
+    lesson, so this function performs one such transpose with file descriptor 2 redirected to a
+    temporary file, then passes every other line written meanwhile on to stderr. Other backends
+    print nothing; the call is then a no-op.
+
+    Returns:
+        True if the notice was seen (and dropped).
+
+    Example:
+        >>> quiet_bool_transpose_notice() in (True, False)
+        True
+    """
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        return False
+    sys.stderr.flush()
+    with tempfile.TemporaryFile() as tmp:
+        saved = os.dup(2)
+        os.dup2(tmp.fileno(), 2)
+        try:
+            mask = keras.ops.convert_to_tensor(np.array([[True, False]]))
+            keras.ops.convert_to_numpy(keras.ops.transpose(mask))
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+        tmp.seek(0)
+        lines = tmp.read().decode(errors="replace").splitlines()
+    kept = [ln for ln in lines if ln.strip() and not _BOOL_NOTICE.search(ln)]
+    if kept:
+        print("\n".join(kept), file=sys.stderr)
+    return len(kept) < len([ln for ln in lines if ln.strip()])
