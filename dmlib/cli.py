@@ -9,26 +9,41 @@ import time
 from pathlib import Path
 
 from dmlib import datasets as ds
-from dmlib.config import PROFILES, device, profile, versions
+from dmlib.config import PROFILES, ProfileError, backend_problem, device, normalize_profile, profile, versions
 
 
 def doctor() -> int:
-    """Print versions, backend, devices, profile, folders and the status of every dataset."""
+    """Print versions, backend, devices, profile, folders and the status of every dataset.
+
+    Returns 1 (after printing everything else) when the backend cannot start or ``DMLIB_PROFILE``
+    or ``KERAS_BACKEND`` names nothing known, each with one clear message; else 0.
+    """
     import pandas as pd
 
+    problems: list[str] = []
     vers = versions()
     print("Versions:  " + "  ".join(f"{k} {v}" for k, v in vers.items()))
+    problem = backend_problem()
+    if problem:
+        problems.append(problem)
+        print(f"Backend:   NOT USABLE: {problem}")
+    else:
+        try:
+            from dmlib.config import start_backend
+
+            start_backend()
+            import keras
+
+            print(f"Backend:   {keras.backend.backend()} (set KERAS_BACKEND=tensorflow|jax|torch to change)")
+            print(f"Device:    {device()}")
+        except Exception as err:  # the doctor must still report when a backend is broken
+            problems.append(f"cannot start Keras with KERAS_BACKEND={os.environ.get('KERAS_BACKEND', '')!r}: {err}")
+            print(f"Backend:   NOT USABLE: {problems[-1]}")
     try:
-        from dmlib.config import start_backend
-
-        start_backend()
-        import keras
-
-        print(f"Backend:   {keras.backend.backend()} (set KERAS_BACKEND=tensorflow|jax|torch to change)")
-        print(f"Device:    {device()}")
-    except Exception as err:  # the doctor must still report when a backend is broken
-        print(f"Backend:   cannot import keras with KERAS_BACKEND={os.environ.get('KERAS_BACKEND', '')!r}: {err}")
-    print(f"Profile:   {profile()} (set DMLIB_PROFILE={'|'.join(PROFILES)})")
+        print(f"Profile:   {profile()} (set DMLIB_PROFILE={'|'.join(PROFILES)})")
+    except ProfileError as err:
+        problems.append(str(err))
+        print(f"Profile:   NOT USABLE: {err}")
     print(f"Cache:     {ds.cache_dir()} (DMLIB_CACHE)")
     mirrors = ds.mirrors()
     print(f"Mirrors:   {os.pathsep.join(map(str, mirrors)) if mirrors else '(none; set DMLIB_DATA_MIRRORS)'}")
@@ -36,7 +51,9 @@ def doctor() -> int:
     print()
     with pd.option_context("display.max_colwidth", 120, "display.width", 200):
         print(ds.status().to_string(index=False))
-    return 0
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def datasets_cmd(action: str, names: list[str]) -> int:
@@ -108,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     p_ds.add_argument("action", choices=["list", "fetch", "verify", "use-mirror", "forget-mirrors"])
     p_ds.add_argument("names", nargs="*", help=f"for fetch: {', '.join(ds.DATASETS)}; for use-mirror: PATH")
     p_run = sub.add_parser("run", help="execute notebooks headless and record results/<profile>.json")
-    p_run.add_argument("--profile", default=os.environ.get("DMLIB_PROFILE") or "standard", choices=PROFILES)
+    p_run.add_argument("--profile", default=None,
+                       help=f"{' | '.join(PROFILES)}, any case (default: DMLIB_PROFILE, else standard)")
     p_run.add_argument("notebooks", nargs="*", help="notebook files or name prefixes (default: all)")
     p_rep = sub.add_parser("report", help="rewrite the README's results table from results/*.json")
     p_rep.add_argument("--readme", type=Path, default=None)
@@ -120,7 +138,15 @@ def main(argv: list[str] | None = None) -> int:
                          help="write the tables into README.md between the bench markers")
     p_bench.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    try:
+        return _command(args)
+    except ProfileError as err:  # e.g. DMLIB_PROFILE=bogus: one clear line, no traceback
+        print(f"error: {err}", file=sys.stderr)
+        return 2
 
+
+def _command(args: argparse.Namespace) -> int:
+    """Run the parsed command; return its exit code."""
     if args.command == "doctor":
         return doctor()
     if args.command == "datasets":
@@ -128,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run":
         from dmlib.runner import run
 
-        return run(args.profile, args.notebooks)
+        name = profile() if args.profile is None else normalize_profile(args.profile, source="--profile")
+        return run(name, args.notebooks)
     if args.command == "report":
         from dmlib.report import update_readme
         from dmlib.runner import ROOT

@@ -11,6 +11,7 @@ Introduced in ``00_start_here.ipynb``.
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import re
@@ -29,20 +30,68 @@ class ProfileError(ValueError):
     """An unknown profile name, or settings that do not define the same keys for every profile."""
 
 
+def normalize_profile(name: Any, *, source: str = "profile") -> str:
+    """The canonical name of a profile, the one normalisation used everywhere (settings, runner, CLI).
+
+    Case and surrounding spaces do not matter (``"Smoke"``, ``" standard "``); anything else that is
+    not one of :data:`PROFILES` is refused with one message that lists them.
+
+    Args:
+        name: the name given.
+        source: where it came from, for the message (``"DMLIB_PROFILE"``, ``"--profile"``).
+
+    Raises:
+        ProfileError: for an unknown name or a value that is not a string.
+
+    Example:
+        >>> normalize_profile(" Smoke ")
+        'smoke'
+    """
+    key = name.strip().lower() if isinstance(name, str) else None
+    if key not in PROFILES:
+        raise ProfileError(f"{source}={name!r} is not a profile; use one of {', '.join(PROFILES)} "
+                           "(case does not matter)")
+    return key
+
+
 def profile() -> str:
     """Return the active run profile, read from ``DMLIB_PROFILE`` (default ``"standard"``).
 
+    Raises:
+        ProfileError: if ``DMLIB_PROFILE`` names no profile.
+
     Example:
-        >>> os.environ["DMLIB_PROFILE"] = "smoke"; profile()
+        >>> os.environ["DMLIB_PROFILE"] = "Smoke"; profile()
         'smoke'
     """
-    name = os.environ.get("DMLIB_PROFILE", "").strip().lower() or DEFAULT_PROFILE
-    if name not in PROFILES:
-        raise ProfileError(
-            f"DMLIB_PROFILE={name!r} is not a profile; use one of {', '.join(PROFILES)} "
-            f"(e.g. `export DMLIB_PROFILE=smoke`)."
-        )
-    return name
+    raw = os.environ.get("DMLIB_PROFILE", "")
+    if not raw.strip():
+        return DEFAULT_PROFILE
+    try:
+        return normalize_profile(raw, source="DMLIB_PROFILE")
+    except ProfileError as err:
+        raise ProfileError(f"{err}; e.g. `export DMLIB_PROFILE=smoke`, or unset it for {DEFAULT_PROFILE}") from None
+
+
+KERAS_BACKENDS: tuple[str, ...] = ("tensorflow", "jax", "torch")
+
+
+def backend_problem(name: str | None = None) -> str | None:
+    """A message if ``name`` (default: ``KERAS_BACKEND``) is not a backend the workbook runs on, else None.
+
+    Checked without importing Keras, so that ``doctor`` and ``run`` can say it before anything starts.
+
+    Example:
+        >>> backend_problem("jax") is None
+        True
+        >>> backend_problem("nonsense")
+        "KERAS_BACKEND='nonsense' is not a backend the workbook runs on; use one of tensorflow, jax, torch (lower case), or unset it for tensorflow"
+    """
+    raw = os.environ.get("KERAS_BACKEND") if name is None else name
+    if raw is None or raw in KERAS_BACKENDS:
+        return None
+    return (f"KERAS_BACKEND={raw!r} is not a backend the workbook runs on; use one of {', '.join(KERAS_BACKENDS)} "
+            "(lower case), or unset it for tensorflow")
 
 
 class Settings(Mapping[str, Any]):
@@ -170,14 +219,39 @@ def versions() -> dict[str, str]:
 # setting (TF_CPP_MIN_LOG_LEVEL) applies, so Jupyter would show them in every notebook.
 _STARTUP_NOISE = re.compile(
     r"^(I0000 |WARNING: All log messages before absl::InitializeLog|To enable the following instructions"
-    r"|E0000 .*failed call to cuInit)"
+    r"|E0000 .*failed call to cuInit"
+    r"|E0000 .*oneDNN supports DT_BOOL only on platforms with AVX-512)"
 )
+
+
+class _RetracingFilter(logging.Filter):
+    """Drops TensorFlow's "triggered tf.function retracing" warning, and nothing else.
+
+    Keras compiles one predict/train function per model; a notebook that trains and scores many
+    small models (a grid, several seeds) makes TensorFlow warn about "expensive retracing" that is
+    expected there and says nothing about the lesson.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+def _quiet_tensorflow_python_logs() -> None:
+    logger = logging.getLogger("tensorflow")  # the logger TensorFlow's Python side writes to
+    if not any(isinstance(f, _RetracingFilter) for f in logger.filters):
+        logger.addFilter(_RetracingFilter())
 
 
 def start_backend() -> None:
     """Import Keras and start its backend with TensorFlow's C++ start-up chatter filtered out.
 
-    Any other line written to stderr meanwhile is passed on unchanged.
+    Any other line written to stderr meanwhile is passed on unchanged. On TensorFlow it also
+
+    * transposes a boolean tensor once, so that TensorFlow's once-per-process error line "oneDNN
+      supports DT_BOOL only on platforms with AVX-512" (printed on every CPU, AVX-512 or not, the
+      first time a masked layer runs; harmless: it falls back to the default kernel) is written
+      here, where it is filtered, instead of in the middle of a notebook's training output;
+    * drops TensorFlow's "tf.function retracing" warnings (see :class:`_RetracingFilter`).
     """
     sys.stderr.flush()
     with tempfile.TemporaryFile() as tmp:
@@ -188,6 +262,8 @@ def start_backend() -> None:
 
             if keras.backend.backend() in ("tensorflow", "jax"):  # torch has no list_devices
                 keras.distribution.list_devices()  # initialises the devices (TensorFlow prints here)
+            if keras.backend.backend() == "tensorflow":
+                keras.ops.transpose(keras.ops.ones((1, 2), dtype="bool"))  # the DT_BOOL line, once
         finally:
             sys.stderr.flush()
             os.dup2(saved, 2)
@@ -196,6 +272,7 @@ def start_backend() -> None:
         kept = [ln for ln in tmp.read().decode(errors="replace").splitlines() if not _STARTUP_NOISE.match(ln)]
     if kept:
         print("\n".join(kept), file=sys.stderr)
+    _quiet_tensorflow_python_logs()
 
 
 def setup(seed: int = 42, *, verbose: bool = True) -> dict[str, Any]:

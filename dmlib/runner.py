@@ -6,6 +6,11 @@ executed copies to ``runs/<profile>/``. The metrics the notebook recorded are me
 ``results/<profile>.json`` with the backend, device, versions and seconds of the run, and the
 sha256 of the code cells is stored in the notebook's metadata, so a test can tell when code
 changed after its outputs were produced.
+
+While a notebook runs, the runner shows where it is: on a terminal a progress bar over the code
+cells with the current cell's section heading and first line; in a log (output not a terminal) one
+line per cell with the seconds since the notebook started. The kernel talks to the runner over
+local IPC sockets (POSIX), so ipykernel has no reason to warn about unencrypted TCP.
 """
 
 from __future__ import annotations
@@ -17,11 +22,13 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 from collections.abc import Iterator
+from typing import Any, TextIO
 
 import nbformat
 
-from dmlib.config import PROFILES
-from dmlib.results import RECORD_FILE_ENV, code_hash, merge_notebook_result, read_record_file, validate_results_file
+from dmlib.config import ProfileError, backend_problem, normalize_profile
+from dmlib.results import (RECORD_FILE_ENV, ResultsFileError, code_hash, merge_notebook_result, read_record_file,
+                           validate_results_file)
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -68,8 +75,97 @@ def _env(**values: str) -> Iterator[None]:
                 os.environ[k] = v
 
 
+def _cell_labels(nb: nbformat.NotebookNode) -> dict[int, tuple[int, str, str]]:
+    """For each code cell that will run: its number among them, its section heading and first code line.
+
+    Example:
+        >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("## Baselines"),
+        ...                                      nbformat.v4.new_code_cell("# ridge\\nfit(x)")])
+        >>> _cell_labels(nb)
+        {1: (1, 'Baselines', 'fit(x)')}
+    """
+    heading, labels = "", {}
+    for index, cell in enumerate(nb.cells):
+        lines = [ln.strip() for ln in cell.source.splitlines() if ln.strip()]
+        if cell.cell_type == "markdown":
+            heading = next((ln.lstrip("#").strip() for ln in reversed(lines) if ln.startswith("#")), heading)
+        elif cell.cell_type == "code" and lines:
+            first = next((ln for ln in lines if not ln.startswith("#")), lines[0])
+            labels[index] = (len(labels) + 1, heading, first)
+    return labels
+
+
+class CellProgress:
+    """Which cell of which notebook is running, through nbclient's ``on_cell_execute`` and
+    ``on_cell_executed`` hooks: a tqdm bar on a terminal, else one line per cell (for logs).
+
+    Args:
+        nb: the notebook about to run.
+        name: the name shown (the notebook's file name).
+        stream: where to write (default ``sys.stdout``).
+        bar: force the bar (True) or the lines (False); default: a bar if ``stream`` is a terminal.
+
+    Example:
+        >>> progress = CellProgress(nb, "03_rnn_time_series.ipynb")  # doctest: +SKIP
+        >>> NotebookClient(nb, on_cell_execute=progress.on_cell_execute,
+        ...                on_cell_executed=progress.on_cell_executed).execute()  # doctest: +SKIP
+    """
+
+    width = 110  # characters of a progress line
+
+    def __init__(self, nb: nbformat.NotebookNode, name: str, *, stream: TextIO | None = None,
+                 bar: bool | None = None):
+        self.labels = _cell_labels(nb)
+        self.name, self.stream = name, stream or sys.stdout
+        self.start = self._cell_start = time.perf_counter()
+        use_bar = bool(getattr(self.stream, "isatty", lambda: False)()) if bar is None else bar
+        self._bar = None
+        if use_bar:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=len(self.labels), desc=name, unit="cell", file=self.stream, leave=False,
+                             dynamic_ncols=True)
+
+    def _label(self, cell_index: int) -> tuple[int, str]:
+        number, heading, first = self.labels.get(cell_index, (0, "", ""))
+        return number, " | ".join(part for part in (heading, first) if part)
+
+    def on_cell_execute(self, cell: Any = None, cell_index: int = 0, **_: Any) -> None:
+        """nbclient hook: a code cell is about to run."""
+        self._cell_start = time.perf_counter()
+        number, label = self._label(cell_index)
+        if self._bar is not None:
+            self._bar.set_postfix_str(f"cell {number}: {label}"[:60], refresh=True)
+            return
+        head = f"  {self.name} cell {number}/{len(self.labels)} [{time.perf_counter() - self.start:5.0f} s] "
+        line = head + label
+        print(line if len(line) <= self.width else line[: self.width - 3] + "...", file=self.stream, flush=True)
+
+    def on_cell_executed(self, cell: Any = None, cell_index: int = 0, **_: Any) -> None:
+        """nbclient hook: a code cell finished (with or without an error)."""
+        if self._bar is not None:
+            self._bar.update(1)
+
+    def close(self) -> None:
+        """Remove the bar (the runner prints its own line when the notebook is done)."""
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _kernel_config(folder: str) -> Any:
+    """Kernel-manager settings for one run: IPC sockets in ``folder`` on POSIX (no TCP port, and
+    no ipykernel warning about unencrypted TCP); TCP on Windows, where IPC is not available."""
+    from traitlets.config import Config
+
+    config = Config()
+    if os.name == "posix":
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.connection_file = os.path.join(folder, "kernel.json")  # sockets: kernel-ipc-N beside it
+    return config
+
+
 def run_notebook(path: Path, profile: str, *, out_dir: Path | None = None, results_dir: Path | None = None,
-                 cell_timeout: int | None = None) -> float:
+                 cell_timeout: int | None = None, progress_stream: TextIO | None = None) -> float:
     """Execute one notebook in a fresh kernel and record its outputs and metrics.
 
     Args:
@@ -79,32 +175,36 @@ def run_notebook(path: Path, profile: str, *, out_dir: Path | None = None, resul
         results_dir: where ``<profile>.json`` is merged; default ``results/`` of the workbook.
         cell_timeout: seconds one cell may take; default: the profile's :data:`CELL_TIMEOUT`
             (no limit in ``full``).
+        progress_stream: where :class:`CellProgress` shows the running cell (default stdout).
 
     Returns:
         The wall-clock seconds of the run.
 
     Raises:
+        ProfileError: for an unknown profile (names are normalised: ``"Smoke"`` is ``smoke``).
+        ResultsFileError: if ``<profile>.json`` is damaged; checked before the notebook is touched.
         nbclient.exceptions.CellExecutionError: if a cell fails. The notebook and the results are
             then left as they were; the partly executed copy (outputs up to the failing cell, for
             diagnosis) goes to ``runs/<profile>/<name>.failed.ipynb``.
     """
     from nbclient import NotebookClient
 
-    if profile not in PROFILES:
-        raise SystemExit(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)}")
+    profile = normalize_profile(profile, source="profile")
     cell_timeout = cell_timeout or CELL_TIMEOUT[profile]
     validate_results_file((results_dir or ROOT / "results") / f"{profile}.json")  # before the notebook is touched
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:  # a cell the run does not reach must not show an older run's outputs
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    fd, record_file = tempfile.mkstemp(prefix="dmlib-records-", suffix=".jsonl")
-    os.close(fd)
-    try:
+    with tempfile.TemporaryDirectory(prefix="dmlib-run-") as work:
+        record_file = os.path.join(work, "records.jsonl")
+        Path(record_file).touch()
         with _env(DMLIB_PROFILE=profile, **{RECORD_FILE_ENV: record_file}):
+            progress = CellProgress(nb, path.name, stream=progress_stream)
             client = NotebookClient(
                 nb, timeout=cell_timeout, kernel_name="python3", record_timing=False,
-                resources={"metadata": {"path": str(path.parent)}},
+                resources={"metadata": {"path": str(path.parent)}}, config=_kernel_config(work),
+                on_cell_execute=progress.on_cell_execute, on_cell_executed=progress.on_cell_executed,
             )
             start = time.perf_counter()
             try:
@@ -114,10 +214,10 @@ def run_notebook(path: Path, profile: str, *, out_dir: Path | None = None, resul
                 failed_dir.mkdir(parents=True, exist_ok=True)
                 nbformat.write(nb, failed_dir / f"{path.stem}.failed.ipynb")
                 raise
+            finally:
+                progress.close()
             seconds = time.perf_counter() - start
         facts, metrics = read_record_file(record_file)
-    finally:
-        os.unlink(record_file)
     digest = code_hash(nb)
     nb.metadata["dmlib"] = {
         "profile": profile,
@@ -137,13 +237,36 @@ def run_notebook(path: Path, profile: str, *, out_dir: Path | None = None, resul
     return seconds
 
 
-def run(profile: str, selectors: list[str] | None = None) -> int:
-    """Run notebooks one after another; report each one's time; return a process exit code."""
+def run(profile: str, selectors: list[str] | None = None, *, results_dir: Path | None = None) -> int:
+    """Run notebooks one after another; report each one's time; return a process exit code.
+
+    Before anything runs it checks, with one clear message each: the profile name (normalised,
+    ``"Smoke"`` is ``smoke``), ``KERAS_BACKEND``, the notebook names and the results file
+    ``results/<profile>.json`` (a damaged file would otherwise be found only after the first
+    notebook ran). Exit codes: 0 all ran, 1 a notebook failed or the results file is damaged,
+    2 a bad profile or backend.
+    """
+    try:
+        profile = normalize_profile(profile, source="profile")
+    except ProfileError as err:
+        print(err, file=sys.stderr)
+        return 2
+    problem = backend_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    results_file = (results_dir or ROOT / "results") / f"{profile}.json"
+    try:
+        validate_results_file(results_file)
+    except ResultsFileError as err:
+        print(f"[{profile}] nothing was run: {err}", file=sys.stderr)
+        return 1
+    paths = find_notebooks(selectors)
     failures = 0
-    for path in find_notebooks(selectors):
-        print(f"[{profile}] {path.name} ...", flush=True)
+    for number, path in enumerate(paths, 1):
+        print(f"[{profile}] {path.name} ({number}/{len(paths)}) ...", flush=True)
         try:
-            seconds = run_notebook(path, profile)
+            seconds = run_notebook(path, profile, results_dir=results_dir)
         except Exception as err:  # report and go on with the next notebook
             failures += 1
             print(f"[{profile}] {path.name} FAILED; its file and results were left as they were; the outputs up "

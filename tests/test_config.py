@@ -47,3 +47,94 @@ def test_setup_seeds_and_reports(monkeypatch, capsys):
     assert f"Keras {facts['keras']}" in line and "profile smoke" in line and "seed 7" in line
     assert facts["backend"] in {"tensorflow", "jax", "torch"}
     assert facts["device"] == "CPU" or facts["device"].startswith(("GPU", "1 x", "2 x"))
+
+
+# --------------------------------------------------------------------------- one normalisation of profile names (issue 14, item 18)
+
+
+@pytest.mark.parametrize("given, expected", [("Smoke", "smoke"), (" standard ", "standard"), ("FULL\n", "full")])
+def test_normalize_profile_accepts_any_case_and_spaces(given, expected):
+    from dmlib.config import normalize_profile
+
+    assert normalize_profile(given) == expected
+
+
+@pytest.mark.parametrize("given", ["bogus", "", "smoke-ish", None, 3])
+def test_normalize_profile_refuses_with_the_list_of_profiles(given):
+    from dmlib.config import normalize_profile
+
+    with pytest.raises(ProfileError, match=r"--profile=.* is not a profile; use one of smoke, standard, full"):
+        normalize_profile(given, source="--profile")
+
+
+def test_environment_and_normalize_agree(monkeypatch):
+    from dmlib.config import normalize_profile
+
+    for raw in ("Smoke", " standard ", "FULL"):
+        monkeypatch.setenv("DMLIB_PROFILE", raw)
+        assert dmlib.profile() == normalize_profile(raw)
+    monkeypatch.setenv("DMLIB_PROFILE", "bogus")
+    with pytest.raises(ProfileError, match="DMLIB_PROFILE='bogus' is not a profile; use one of smoke, standard, full"):
+        dmlib.profile()
+
+
+@pytest.mark.parametrize("name, ok", [("tensorflow", True), ("jax", True), ("torch", True), ("nonsense", False),
+                                      ("Jax", False), ("", False)])
+def test_backend_problem(name, ok):
+    from dmlib.config import backend_problem
+
+    problem = backend_problem(name)
+    assert (problem is None) == ok
+    if not ok:
+        assert f"KERAS_BACKEND={name!r}" in problem and "tensorflow, jax, torch" in problem
+
+
+# --------------------------------------------------------------------------- TensorFlow noise silenced at the source (issue 14, item 5)
+
+
+def test_retracing_warning_is_filtered_and_nothing_else(monkeypatch):
+    import logging
+
+    dmlib.setup(seed=0, verbose=False)
+    seen = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    logger = logging.getLogger("tensorflow")
+    logger.addHandler(handler)
+    try:
+        logger.warning("5 out of the last 13 calls to <function f> triggered tf.function retracing. Tracing is expensive")
+        logger.warning("a different TensorFlow warning")
+    finally:
+        logger.removeHandler(handler)
+    assert seen == ["a different TensorFlow warning"]
+    dmlib.setup(seed=0, verbose=False)
+    assert sum(type(f).__name__ == "_RetracingFilter" for f in logger.filters) == 1  # installed once
+
+
+def test_tensorflow_masked_layers_and_many_models_print_no_noise():
+    """A masked LSTM (TensorFlow's "oneDNN supports DT_BOOL" line) and eight models predicting
+    (its "retracing" warning) print nothing after dmlib.setup()."""
+    import os
+    import subprocess
+    import sys
+
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("TensorFlow-only messages")
+    script = (
+        "import dmlib, numpy as np\n"
+        "dmlib.setup(seed=0, verbose=False)\n"
+        "import keras\n"
+        "m = keras.Sequential([keras.Input((5,), dtype='int32'), keras.layers.Embedding(10, 4, mask_zero=True),\n"
+        "                      keras.layers.LSTM(3), keras.layers.Dense(1)])\n"
+        "m.compile('adam', 'mse'); m.fit(np.array([[1, 2, 0, 0, 0]] * 8), np.zeros(8), epochs=1, verbose=0)\n"
+        "for _ in range(8):\n"
+        "    keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)]).predict(np.ones((4, 3)), verbose=0)\n"
+        "print('done')\n"
+    )
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "done"
+    assert "DT_BOOL" not in out.stderr and "retracing" not in out.stderr + out.stdout, out.stderr

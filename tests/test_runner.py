@@ -22,7 +22,7 @@ def tiny_notebook(path, body="dmlib.record('answer', 42.0, reference=41.0, sourc
     return path
 
 
-def test_run_notebook_writes_outputs_metadata_and_results(tmp_path):
+def test_run_notebook_writes_outputs_metadata_and_results(tmp_path, capfd):
     nb_path = tiny_notebook(tmp_path / "07_tiny.ipynb")
     seconds = runner.run_notebook(nb_path, "smoke", out_dir=tmp_path / "out", results_dir=tmp_path / "results")
     executed = nbformat.read(tmp_path / "out" / "07_tiny.ipynb", as_version=4)
@@ -33,6 +33,7 @@ def test_run_notebook_writes_outputs_metadata_and_results(tmp_path):
     entry = data["notebooks"]["07_tiny"]
     assert entry["metrics"]["answer"]["value"] == 42.0 and entry["seconds"] == pytest.approx(seconds, abs=0.1)
     assert nbformat.read(nb_path, as_version=4).cells[1].outputs == []  # the source was left alone
+    assert "without encryption" not in capfd.readouterr().err  # IPC: ipykernel has no TCP to warn about
 
 
 def test_failing_notebook_changes_nothing(tmp_path, capsys, monkeypatch):
@@ -59,3 +60,62 @@ def test_find_notebooks_by_prefix(tmp_path):
     assert [p.name for p in runner.find_notebooks(["01", "00"], tmp_path)] == ["01_b.ipynb", "00_a.ipynb"]
     with pytest.raises(SystemExit, match="no notebook matches"):
         runner.find_notebooks(["9"], tmp_path)
+
+
+# --------------------------------------------------------------------------- progress, results check, kernel transport
+
+
+def test_progress_names_notebook_cell_section_and_line(tmp_path):
+    import io
+
+    nb_path = tiny_notebook(tmp_path / "07_tiny.ipynb")
+    nb = nbformat.read(nb_path, as_version=4)
+    nb.cells.insert(2, nbformat.v4.new_markdown_cell("Some text.\n\n## Recording the answer"))
+    nbformat.write(nb, nb_path)
+    stream = io.StringIO()
+    runner.run_notebook(nb_path, "smoke", out_dir=tmp_path / "out", results_dir=tmp_path / "results",
+                        progress_stream=stream)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("  07_tiny.ipynb cell 1/2 [") and lines[0].endswith("s] tiny | import dmlib")
+    assert "cell 2/2 [" in lines[1] and "s] Recording the answer | dmlib.record('answer', 42.0" in lines[1]
+    assert all(len(line) <= runner.CellProgress.width for line in lines)
+
+
+def test_progress_bar_on_a_terminal():
+    import io
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Title"),
+                                         nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("   "),
+                                         nbformat.v4.new_code_cell("# fit\nmodel.fit(x)")])
+    stream = io.StringIO()
+    progress = runner.CellProgress(nb, "05_x.ipynb", stream=stream, bar=True)
+    assert progress._bar.total == 2  # the blank cell does not run
+    progress.on_cell_execute(cell=nb.cells[3], cell_index=3)
+    progress.on_cell_executed(cell=nb.cells[3], cell_index=3)
+    assert progress._bar.n == 1
+    progress.close()
+    assert "05_x.ipynb" in stream.getvalue() and "cell 2: Title | model.fit(x)" in stream.getvalue()
+
+
+def test_a_damaged_results_file_stops_the_run_before_any_notebook(tmp_path, monkeypatch, capsys):
+    nb_path = tiny_notebook(tmp_path / "07_tiny.ipynb", body="open('ran.txt', 'w').write('x')")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "smoke.json").write_text('{"profile": "smoke", "notebooks": {"00": {"metrics": 3}}}')
+    monkeypatch.setattr(runner, "NOTEBOOKS", tmp_path)
+    monkeypatch.setattr(runner, "ROOT", tmp_path)
+    monkeypatch.setattr(runner, "run_notebook", lambda *a, **k: pytest.fail("a notebook was started"))
+    assert runner.run("smoke", ["07"]) == 1
+    err = capsys.readouterr().err
+    assert "nothing was run" in err and str(tmp_path / "results" / "smoke.json") in err
+    assert not (tmp_path / "ran.txt").exists() and nb_path.exists()
+
+
+def test_run_and_run_notebook_normalise_profile_names(tmp_path, capsys):
+    from dmlib.config import ProfileError
+
+    nb_path = tiny_notebook(tmp_path / "07_tiny.ipynb")
+    with pytest.raises(ProfileError, match="use one of smoke, standard, full"):
+        runner.run_notebook(nb_path, "bogus", out_dir=tmp_path / "out", results_dir=tmp_path / "results")
+    assert runner.run("Bogus", ["07"]) == 2
+    assert "'Bogus' is not a profile" in capsys.readouterr().err

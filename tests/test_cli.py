@@ -1,0 +1,97 @@
+"""The command line (`python -m dmlib ...`): profile names, bad settings, exit codes (issue 14, item 18)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dmlib import cli, runner
+from test_runner import tiny_notebook
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def workbook(tmp_path, monkeypatch):
+    """A workbook folder with one tiny notebook, for `run`."""
+    (tmp_path / "notebooks").mkdir()
+    tiny_notebook(tmp_path / "notebooks" / "07_tiny.ipynb")
+    monkeypatch.setattr(runner, "NOTEBOOKS", tmp_path / "notebooks")
+    monkeypatch.setattr(runner, "ROOT", tmp_path)
+    return tmp_path
+
+
+def test_doctor_with_an_unknown_profile_says_so_and_fails(monkeypatch, capsys):
+    monkeypatch.setenv("DMLIB_PROFILE", "bogus")
+    assert cli.main(["doctor"]) == 1
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    assert "DMLIB_PROFILE='bogus' is not a profile; use one of smoke, standard, full" in err
+    assert "Versions:" in out and "Cache:" in out  # the rest of the report is still printed
+
+
+def test_doctor_with_an_unknown_backend_fails(monkeypatch, capsys):
+    monkeypatch.setenv("KERAS_BACKEND", "nonsense")
+    assert cli.main(["doctor"]) == 1
+    err = capsys.readouterr().err
+    assert "KERAS_BACKEND='nonsense' is not a backend" in err and "tensorflow, jax, torch" in err
+
+
+@pytest.mark.parametrize("env", [{"DMLIB_PROFILE": "bogus"}, {"KERAS_BACKEND": "nonsense"}])
+def test_doctor_process_exits_non_zero_without_a_traceback(env, tmp_path):
+    """As `make doctor` runs it: a real process, exit status and output checked."""
+    full_env = {**os.environ, "DMLIB_CACHE": str(tmp_path), "DMLIB_OFFLINE": "1", **env}
+    full_env.pop("DMLIB_DATA_MIRRORS", None)
+    if "KERAS_BACKEND" not in env:
+        full_env["KERAS_BACKEND"] = "nonsense"  # fail fast: no backend start, the profile is the point
+    out = subprocess.run([sys.executable, "-m", "dmlib", "doctor"], capture_output=True, text=True, env=full_env,
+                         cwd=ROOT, timeout=300)
+    assert out.returncode != 0
+    assert "Traceback" not in out.stdout + out.stderr
+    name, value = next(iter(env.items()))
+    assert f"{name}={value!r}" in out.stderr
+
+
+@pytest.mark.parametrize("given", ["Smoke", " smoke ", "SMOKE"])
+def test_run_accepts_the_profile_names_the_notebooks_accept(workbook, given, monkeypatch, capsys):
+    if given != "Smoke":  # one real run is enough; the others stop right after the name is checked
+        monkeypatch.setattr(runner, "run_notebook", lambda path, profile, **kw: (_ for _ in ()).throw(
+            AssertionError(f"ran {profile}")))
+    code = cli.main(["run", "--profile", given, "07"])
+    out, err = capsys.readouterr()
+    if given == "Smoke":
+        assert code == 0, err
+        data = json.loads((workbook / "results" / "smoke.json").read_text())
+        assert data["profile"] == "smoke" and "07_tiny" in data["notebooks"]
+    else:
+        assert "ran smoke" in err  # normalised to smoke before the runner was called
+
+
+def test_run_takes_the_profile_from_the_environment_normalised(workbook, monkeypatch, capsys):
+    seen = []
+    monkeypatch.setattr(runner, "run_notebook", lambda path, profile, **kw: seen.append(profile) or 0.0)
+    monkeypatch.setenv("DMLIB_PROFILE", " Full ")
+    assert cli.main(["run", "07"]) == 0
+    assert seen == ["full"]
+
+
+@pytest.mark.parametrize("argv, env", [(["run", "--profile", "bogus", "07"], {}), (["run", "07"], {"DMLIB_PROFILE": "bogus"})])
+def test_run_refuses_an_unknown_profile_with_one_message(workbook, argv, env, monkeypatch, capsys):
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    assert cli.main(argv) == 2
+    out, err = capsys.readouterr()
+    assert "is not a profile; use one of smoke, standard, full" in err and "Traceback" not in err
+    assert not (workbook / "results").exists()
+
+
+def test_run_refuses_an_unknown_backend_before_starting(workbook, monkeypatch, capsys):
+    monkeypatch.setenv("KERAS_BACKEND", "nonsense")
+    monkeypatch.setattr(runner, "run_notebook", lambda *a, **k: pytest.fail("a notebook was started"))
+    assert cli.main(["run", "--profile", "smoke", "07"]) == 2
+    assert "KERAS_BACKEND='nonsense'" in capsys.readouterr().err
