@@ -128,6 +128,7 @@ class CellProgress:
 
     def _label(self, cell_index: int) -> tuple[int, str]:
         number, heading, first = self.labels.get(cell_index, (0, "", ""))
+        heading = heading if len(heading) <= 40 else heading[:37] + "..."  # leave room for the code line
         return number, " | ".join(part for part in (heading, first) if part)
 
     def on_cell_execute(self, cell: Any = None, cell_index: int = 0, **_: Any) -> None:

@@ -119,3 +119,15 @@ def test_run_and_run_notebook_normalise_profile_names(tmp_path, capsys):
         runner.run_notebook(nb_path, "bogus", out_dir=tmp_path / "out", results_dir=tmp_path / "results")
     assert runner.run("Bogus", ["07"]) == 2
     assert "'Bogus' is not a profile" in capsys.readouterr().err
+
+
+def test_long_headings_leave_room_for_the_code_line():
+    import io
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("## " + "A very long section heading " * 4),
+                                         nbformat.v4.new_code_cell("model.fit(x, y, epochs=3)")])
+    stream = io.StringIO()
+    progress = runner.CellProgress(nb, "05_x.ipynb", stream=stream, bar=False)
+    progress.on_cell_execute(cell=nb.cells[1], cell_index=1)
+    line = stream.getvalue().rstrip("\n")
+    assert line.endswith("... | model.fit(x, y, epochs=3)") and len(line) <= progress.width
