@@ -17,7 +17,7 @@ A value that cannot be hashed exactly (an open file, a generator, an arbitrary o
 with a :class:`TypeError` that names it, instead of being keyed by a ``repr`` that may hide a
 change. A cached entry is used only when its stored key, configuration hash, seed, profile,
 backend and metric types agree with the run asked for; anything else is recomputed. A damaged
-cache file is ignored and recomputed. :func:`summarise` and :func:`compare` turn the runs into
+cache file is ignored and recomputed. :func:`summarise` and :func:`verdict` turn the runs into
 mean +- std tables and :mod:`dmlib.verdicts` sentences.
 
 ``DMLIB_EXPERIMENTS_CACHE`` overrides the cache folder (``off`` disables caching).
@@ -33,7 +33,6 @@ import hashlib
 import inspect
 import itertools
 import json
-import math
 import os
 import struct
 import sys
@@ -41,7 +40,6 @@ import tempfile
 import time
 import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -655,83 +653,3 @@ def verdict(df: pd.DataFrame, by: str | Sequence[str], metric: str, a: Any, b: A
     label = metric_label or metric.replace("_", " ")
     return compare_runs(groups[a], groups[b], name_a=str(a), name_b=str(b), metric=label,
                         higher_is_better=higher_is_better, digits=digits)
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """The outcome of :func:`compare`: does group ``a`` beat group ``b`` by more than the pooled std?"""
-
-    a: Any
-    b: Any
-    metric: str
-    mean_a: float
-    mean_b: float
-    std_a: float
-    std_b: float
-    n_a: int
-    n_b: int
-    pooled_std: float
-    higher_is_better: bool = True
-
-    @property
-    def margin(self) -> float:
-        """How much better ``a`` is than ``b`` (positive: ``a`` better, in the metric's direction)."""
-        d = self.mean_a - self.mean_b
-        return d if self.higher_is_better else -d
-
-    @property
-    def clearly_better(self) -> bool:
-        """True when ``a`` beats ``b`` by more than the pooled std (False when the std is unknown)."""
-        return bool(math.isfinite(self.pooled_std) and self.margin > self.pooled_std)
-
-    def __bool__(self) -> bool:
-        return self.clearly_better
-
-    def __str__(self) -> str:
-        head = (f"{self.a} vs {self.b} on {self.metric}: {self.mean_a:.4f} vs {self.mean_b:.4f} "
-                f"(n={self.n_a}, {self.n_b}; margin {self.margin:+.4f}")
-        if not math.isfinite(self.pooled_std):
-            return head + "): one run per group, the noise is unknown, so no claim either way."
-        head += f", pooled std {self.pooled_std:.4f})"
-        if self.clearly_better:
-            return head + f": {self.a} beats {self.b} by more than the pooled std."
-        if -self.margin > self.pooled_std:
-            return head + f": {self.a} is worse than {self.b} by more than the pooled std."
-        return head + ": the difference is within the seed-to-seed noise; no clear winner."
-
-
-def compare(df: pd.DataFrame, by: str | Sequence[str], metric: str, a: Any, b: Any, *,
-            higher_is_better: bool = True) -> Comparison:
-    """Compare two groups of runs: means, stds, and whether ``a`` beats ``b`` by more than the pooled std.
-
-    The pooled standard deviation is ``sqrt(((n_a-1) s_a^2 + (n_b-1) s_b^2) / (n_a + n_b - 2))``,
-    a rough yardstick of seed-to-seed noise (not a significance test).
-
-    Args:
-        df: the runs (e.g. from :func:`run_grid`).
-        by: the column(s) naming the groups.
-        metric: the metric column.
-        a, b: the two group keys (a tuple when ``by`` has several columns).
-        higher_is_better: False for errors and losses.
-
-    Example:
-        >>> df = pd.DataFrame({"reg": ["none"] * 3 + ["dropout"] * 3, "acc": [0.80, 0.81, 0.82, 0.85, 0.86, 0.87]})
-        >>> c = compare(df, "reg", "acc", "dropout", "none")
-        >>> c.clearly_better, round(c.pooled_std, 4)
-        (True, 0.01)
-        >>> print(c)
-        dropout vs none on acc: 0.8600 vs 0.8100 (n=3, 3; margin +0.0500, pooled std 0.0100): dropout beats none by more than the pooled std.
-    """
-    table = summarise(df, by, metric)
-    for key in (a, b):
-        if key not in table.index:
-            raise KeyError(f"no runs with {by}={key!r}; groups are {list(table.index)}")
-    ra, rb = table.loc[a], table.loc[b]
-    n_a, n_b = int(ra["n"]), int(rb["n"])
-    dof = n_a + n_b - 2
-    s_a = float(ra["std"]) if n_a > 1 else 0.0
-    s_b = float(rb["std"]) if n_b > 1 else 0.0
-    pooled = math.sqrt(((n_a - 1) * s_a**2 + (n_b - 1) * s_b**2) / dof) if dof > 0 and (n_a > 1 or n_b > 1) else float("nan")
-    return Comparison(a=a, b=b, metric=metric, mean_a=float(ra["mean"]), mean_b=float(rb["mean"]),
-                      std_a=float(ra["std"]), std_b=float(rb["std"]), n_a=n_a, n_b=n_b,
-                      pooled_std=pooled, higher_is_better=higher_is_better)

@@ -306,30 +306,3 @@ def test_fingerprint_is_exact():
 
     assert ex.fingerprint(Settings("smoke", {"e": 1})) != ex.fingerprint(Settings("standard", {"e": 1}))
     assert ex.fingerprint(np.random.default_rng(0)) != ex.fingerprint(np.random.default_rng(1))
-
-
-# ---- the pooled-std comparison kept for the committed notebook 05 until it moves to verdict() ----
-
-def test_compare_clear_winner_and_noise():
-    df = pd.DataFrame({"reg": ["none"] * 3 + ["dropout"] * 3 + ["l2"] * 3,
-                       "acc": [0.80, 0.81, 0.82, 0.85, 0.86, 0.87, 0.805, 0.815, 0.825]})
-    c = ex.compare(df, "reg", "acc", "dropout", "none")
-    assert c.pooled_std == pytest.approx(0.01)
-    assert c.margin == pytest.approx(0.05)
-    assert c.clearly_better and bool(c)
-    assert "beats none by more than the pooled std" in str(c)
-    tie = ex.compare(df, "reg", "acc", "l2", "none")
-    assert not tie.clearly_better and "within the seed-to-seed noise" in str(tie)
-    worse = ex.compare(df, "reg", "acc", "none", "dropout")
-    assert not worse and "worse than dropout" in str(worse)
-
-
-def test_compare_lower_is_better_and_single_runs():
-    df = pd.DataFrame({"g": ["a", "a", "b", "b"], "err": [0.10, 0.12, 0.30, 0.32]})
-    assert ex.compare(df, "g", "err", "a", "b", higher_is_better=False).clearly_better
-    assert not ex.compare(df, "g", "err", "a", "b", higher_is_better=True).clearly_better
-    single = pd.DataFrame({"g": ["a", "b"], "err": [0.1, 0.5]})
-    c = ex.compare(single, "g", "err", "a", "b", higher_is_better=False)
-    assert math.isnan(c.pooled_std) and not c.clearly_better and "no claim" in str(c)
-    with pytest.raises(KeyError):
-        ex.compare(df, "g", "err", "a", "zzz")
