@@ -10,6 +10,7 @@ from pathlib import Path
 
 from dmlib import datasets as ds
 from dmlib.config import PROFILES, ProfileError, backend_problem, device, normalize_profile, profile, versions
+from dmlib.results import ResultsFileError
 
 
 def doctor() -> int:
@@ -143,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     except ProfileError as err:  # e.g. DMLIB_PROFILE=bogus: one clear line, no traceback
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except ResultsFileError as err:  # a damaged results/<profile>.json: the message names the file
+        print(f"error: {err}", file=sys.stderr)
+        return 1
 
 
 def _command(args: argparse.Namespace) -> int:

@@ -317,5 +317,11 @@ def setup(seed: int = 42, *, verbose: bool = True) -> dict[str, Any]:
             f"dmlib {facts['dmlib']} | Keras {facts['keras']} | backend {backend} {facts['backend_version']}"
             f" | device {dev} | profile {facts['profile']} | seed {seed}"
         )
+    from dmlib import distribute
+
+    if distribute.requested():  # opt-in (DMLIB_DATA_PARALLEL=1): say whether it took effect, and why not
+        facts["data_parallel"] = distribute.use_data_parallel(True)
+        if verbose:
+            print(facts["data_parallel"])
     _write_record_line({"kind": "setup", **facts, "versions": vers})
     return facts

@@ -95,3 +95,12 @@ def test_run_refuses_an_unknown_backend_before_starting(workbook, monkeypatch, c
     monkeypatch.setattr(runner, "run_notebook", lambda *a, **k: pytest.fail("a notebook was started"))
     assert cli.main(["run", "--profile", "smoke", "07"]) == 2
     assert "KERAS_BACKEND='nonsense'" in capsys.readouterr().err
+
+
+def test_report_with_a_corrupt_results_file_names_it_and_exits_1(workbook, monkeypatch, capsys):
+    (workbook / "results").mkdir()
+    (workbook / "results" / "standard.json").write_text("{not json")
+    (workbook / "README.md").write_text("# x\n")
+    assert cli.main(["report", "--readme", str(workbook / "README.md")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "standard.json" in err and "Traceback" not in err

@@ -63,3 +63,15 @@ def test_a_garbled_setting_is_refused(monkeypatch):
     monkeypatch.setenv(distribute.ENV, "maybe")
     with pytest.raises(ValueError, match="DMLIB_DATA_PARALLEL='maybe'"):
         distribute.requested()
+
+
+def test_setup_prints_the_data_parallel_state_when_asked(monkeypatch, capsys):
+    from dmlib import config
+
+    monkeypatch.setenv(distribute.ENV, "1")
+    facts = config.setup(seed=0)
+    out = capsys.readouterr().out
+    assert facts["data_parallel"] in out and out.splitlines()[-1].startswith("data parallel: ")
+    keras.distribution.set_distribution(None)
+    monkeypatch.delenv(distribute.ENV)
+    assert "data_parallel" not in config.setup(seed=0)
