@@ -54,3 +54,19 @@ def test_summary_renders_markdown_bullets():
     md = summary(["first.", v], title="What this run showed")
     assert md.data.splitlines()[0] == "**What this run showed**"
     assert md.data.splitlines()[-1] == f"- {v}"
+
+
+def test_paired_interval_sees_a_consistent_gain_that_the_fold_spread_hides():
+    folds = [0.931, 0.920, 0.912, 0.911, 0.917]  # RMSE per fold: the folds differ far more than the variants
+    better = [r - 0.004 + 0.0005 * (-1) ** i for i, r in enumerate(folds)]
+    welch = compare_runs(better, folds, name_a="ensemble", name_b="single", metric="RMSE", higher_is_better=False)
+    paired = compare_runs(better, folds, name_a="ensemble", name_b="single", metric="RMSE", higher_is_better=False,
+                          paired=True)
+    assert welch.tie and paired.better
+    assert paired.diff == pytest.approx(0.004 - 0.0001)
+    assert "5 paired runs" in str(paired) and "beats" in str(paired)
+
+
+def test_paired_lists_must_match_in_length():
+    with pytest.raises(ValueError, match="paired runs need one score of each variant per run"):
+        compare_runs([0.1, 0.2, 0.3], [0.1, 0.2], name_a="a", name_b="b", metric="acc", paired=True)
