@@ -6,9 +6,8 @@ per-seed (or per-split) scores of two variants that differ in one factor, and de
 Welch interval of the difference of the means (or, for scores paired by a shared split such as a
 cross-validation fold, the paired t-interval of the per-split differences): ``a`` beats ``b`` only when
 the whole interval lies on ``a``'s side of zero; otherwise the verdict is "no difference beyond seed
-noise". With fewer than
-three runs per variant the verdict is always "too few runs for a claim". :func:`summary` renders a
-list of such sentences as Markdown for a notebook's generated summary.
+noise". With fewer than three runs per variant the verdict is always "too few runs for a claim".
+:func:`summary` renders a list of such sentences as Markdown for a notebook's generated summary.
 
 Used from notebook 02 on wherever a comparison is drawn.
 """
