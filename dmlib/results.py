@@ -8,6 +8,7 @@ with the backend, device, versions and seconds of the run. Introduced in ``00_st
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import math
@@ -121,12 +122,56 @@ def recorded() -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index", columns=["value", "reference", "difference", "source"])
 
 
-def code_hash(nb: Any) -> str:
-    """sha256 of a notebook's code cells (their sources, in order): what its outputs depend on."""
+_PROFILE_NAMES = ("smoke", "standard", "full")  # as dmlib.config.PROFILES; not imported, to keep this module light
+
+
+def _settings_call(tree: ast.AST) -> ast.Call | None:
+    """The ``settings(smoke=..., standard=..., full=...)`` call in a parsed cell, if there is one."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+            if name == "settings" and {k.arg for k in node.keywords} == set(_PROFILE_NAMES):
+                return node
+    return None
+
+
+def _profile_source(src: str, profile: str) -> str:
+    """A settings cell's source with the call reduced to ``profile``'s values; other cells unchanged."""
+    if "settings(" not in src:
+        return src
+    try:
+        tree = ast.parse(src)
+    except SyntaxError:
+        return src
+    call = _settings_call(tree)
+    segment = None if call is None else ast.get_source_segment(src, call)
+    if segment is None:
+        return src
+    values = next(k.value for k in call.keywords if k.arg == profile)
+    return src.replace(segment, f"settings({profile}={ast.unparse(values)})", 1)
+
+
+def code_hash(nb: Any, profile: str | None = None) -> str:
+    """sha256 of what a run's outputs depend on: the notebook's code cells (their sources, in order).
+
+    With ``profile``, the settings cell (the one calling ``dmlib.settings(smoke=..., standard=...,
+    full=...)``) counts with that profile's values only: a run in ``full`` does not read the smoke
+    values, so trimming the smoke profile leaves a full result current, while any other change to
+    the code, including to the full values, makes it stale. Without ``profile`` every value counts.
+
+    Example:
+        >>> nb = {"cells": [{"cell_type": "code", "source": "CFG = settings(smoke=dict(n=1), standard=dict(n=2), full=dict(n=3))"}]}
+        >>> code_hash(nb, "full") == code_hash({"cells": [{"cell_type": "code", "source": "CFG = settings(smoke=dict(n=9), standard=dict(n=2), full=dict(n=3))"}]}, "full")
+        True
+    """
+    if profile is not None and profile not in _PROFILE_NAMES:
+        raise ValueError(f"profile {profile!r} is not one of {', '.join(_PROFILE_NAMES)}")
     h = hashlib.sha256()
     for cell in nb["cells"]:
         if cell["cell_type"] == "code":
             src = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+            if profile is not None:
+                src = _profile_source(src, profile)
             h.update(src.strip().encode("utf-8") + b"\n\x00")
     return h.hexdigest()
 

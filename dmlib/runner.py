@@ -219,7 +219,7 @@ def run_notebook(path: Path, profile: str, *, out_dir: Path | None = None, resul
                 progress.close()
             seconds = time.perf_counter() - start
         facts, metrics = read_record_file(record_file)
-    digest = code_hash(nb)
+    digest = code_hash(nb, profile)  # what this profile's run read: the other profiles' settings do not count
     nb.metadata["dmlib"] = {
         "profile": profile,
         "code_sha256": digest,

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 import dmlib
-from dmlib import results
+from dmlib import config, results
 from dmlib.report import END, START, results_table, update_readme
 
 
@@ -56,6 +56,31 @@ def test_code_hash_follows_code_cells_only():
     assert results.code_hash(nb) == h
     nb.cells[0].source = "x = 2"
     assert results.code_hash(nb) != h
+
+
+def _settings_nb(smoke: int, standard: int, full: int, extra: str = "") -> dict:
+    src = (f"import dmlib\nCFG = dmlib.settings(\n    smoke=dict(n={smoke}),\n    standard=dict(n={standard}),\n"
+           f"    full=dict(n={full}),\n)\nCFG{extra}")
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src), nbformat.v4.new_code_cell("y = CFG.n")])
+
+
+def test_code_hash_per_profile_counts_only_that_profiles_settings():
+    base = _settings_nb(1, 2, 3)
+    assert results.code_hash(_settings_nb(9, 2, 3), "full") == results.code_hash(base, "full")  # smoke trimmed
+    assert results.code_hash(_settings_nb(9, 2, 3), "standard") == results.code_hash(base, "standard")
+    assert results.code_hash(_settings_nb(9, 2, 3), "smoke") != results.code_hash(base, "smoke")
+    assert results.code_hash(_settings_nb(1, 2, 4), "full") != results.code_hash(base, "full")  # full changed
+    assert results.code_hash(_settings_nb(1, 2, 3, extra="\nprint(1)"), "full") != results.code_hash(base, "full")
+    assert results.code_hash(_settings_nb(9, 2, 3)) != results.code_hash(base)  # no profile: every value counts
+    assert len({results.code_hash(base, p) for p in config.PROFILES}) == 3
+
+
+def test_code_hash_profile_names_and_unparsable_cells():
+    assert results._PROFILE_NAMES == config.PROFILES
+    with pytest.raises(ValueError, match="not one of"):
+        results.code_hash(_settings_nb(1, 2, 3), "Full")
+    broken = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("CFG = settings(smoke=dict(n=1), standard=")])
+    assert results.code_hash(broken, "full") == results.code_hash(broken)  # not parsable: all of it counts
 
 
 def test_merge_keeps_other_notebooks(tmp_path):

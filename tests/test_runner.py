@@ -28,7 +28,7 @@ def test_run_notebook_writes_outputs_metadata_and_results(tmp_path, capfd):
     executed = nbformat.read(tmp_path / "out" / "07_tiny.ipynb", as_version=4)
     assert executed.cells[1].outputs[0]["text"].strip() == "smoke"
     assert executed.metadata["dmlib"]["profile"] == "smoke"
-    assert executed.metadata["dmlib"]["code_sha256"] == code_hash(executed)
+    assert executed.metadata["dmlib"]["code_sha256"] == code_hash(executed, "smoke")
     data = json.loads((tmp_path / "results" / "smoke.json").read_text())
     entry = data["notebooks"]["07_tiny"]
     assert entry["metrics"]["answer"]["value"] == 42.0 and entry["seconds"] == pytest.approx(seconds, abs=0.1)
