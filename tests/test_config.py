@@ -138,3 +138,35 @@ def test_tensorflow_masked_layers_and_many_models_print_no_noise():
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "done"
     assert "DT_BOOL" not in out.stderr and "retracing" not in out.stderr + out.stdout, out.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "applied"),
+    [
+        ({"DMLIB_PROFILE": "smoke", "KERAS_BACKEND": "jax"}, True),
+        ({"DMLIB_PROFILE": " Smoke ", "KERAS_BACKEND": "jax", "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}, True),
+        ({"DMLIB_PROFILE": "standard", "KERAS_BACKEND": "jax"}, False),
+        ({"KERAS_BACKEND": "jax"}, False),  # default profile: standard
+        ({"DMLIB_PROFILE": "smoke", "KERAS_BACKEND": "tensorflow"}, False),
+        ({"DMLIB_PROFILE": "smoke"}, False),  # default backend: tensorflow
+        ({"DMLIB_PROFILE": "smoke", "KERAS_BACKEND": "jax", "XLA_FLAGS": "--xla_backend_optimization_level=2"}, False),
+        ({"DMLIB_PROFILE": "nonsense", "KERAS_BACKEND": "jax"}, False),
+    ],
+)
+def test_fast_compile_only_for_smoke_on_jax_and_keeps_other_flags(monkeypatch, env, applied):
+    from dmlib import config
+
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)  # no CUDA plugin installed
+    before = env.get("XLA_FLAGS", "")
+    assert config.fast_compile_for_smoke(env) is applied
+    flags = env.get("XLA_FLAGS", "")
+    assert flags.split() == (before.split() + [config.SMOKE_XLA_FLAGS] if applied else before.split())
+
+
+def test_fast_compile_leaves_a_gpu_build_of_jax_optimised(monkeypatch):
+    from dmlib import config
+
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: object() if name == "jax_cuda12_plugin" else None)
+    env = {"DMLIB_PROFILE": "smoke", "KERAS_BACKEND": "jax"}
+    assert config.fast_compile_for_smoke(env) is False
+    assert "XLA_FLAGS" not in env
