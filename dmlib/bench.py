@@ -157,32 +157,40 @@ def installed_backends() -> list[str]:
 
 def _worker(steps: int) -> dict[str, Any]:
     """Run in a child process with KERAS_BACKEND set: time every workload, return a JSON-able dict."""
-    from dmlib.config import device, start_backend
+    from dmlib.config import deterministic_requested, device, make_deterministic, start_backend
 
     start_backend()
     import keras
 
     keras.utils.set_random_seed(0)
+    make_deterministic(deterministic_requested())  # as dmlib.setup does in the notebooks
     times = {f"{w.notebook}: {w.name}": seconds_per_epoch(w, steps) for w in workloads()}
     return {"backend": keras.backend.backend(), "device": device(), "seconds_per_epoch": times}
 
 
-def _run_child(args: list[str], backend: str, timeout: float) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "KERAS_BACKEND": backend}
+def _run_child(args: list[str], backend: str, timeout: float,
+               deterministic: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "KERAS_BACKEND": backend, "DMLIB_DETERMINISTIC": "1" if deterministic else "0"}
     return subprocess.run([sys.executable, "-m", "dmlib", *args], env=env, capture_output=True, text=True,
                           timeout=timeout)
 
 
-def epoch_times(backends: Iterable[str], steps: int, timeout: float = 1800) -> dict[str, dict[str, Any]]:
-    """Seconds per epoch of every workload, one child process per backend (failures reported, not raised)."""
+def epoch_times(backends: Iterable[str], steps: int, timeout: float = 1800,
+                modes: Iterable[bool] = (True, False)) -> dict[str, dict[str, Any]]:
+    """Seconds per epoch of every workload, one child process per backend and determinism mode
+    (``True``: the backend's deterministic mode, as the notebooks run; ``False``: without it, to
+    show what determinism costs). Failures are reported, not raised. Keys: ``"tensorflow"`` and
+    ``"tensorflow, not deterministic"``."""
     out: dict[str, dict[str, Any]] = {}
     for backend in backends:
-        proc = _run_child(["bench", "--worker", "--steps", str(steps)], backend, timeout)
-        lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-        if proc.returncode != 0 or not lines:
-            out[backend] = {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["failed"]}
-        else:
-            out[backend] = json.loads(lines[-1])
+        for deterministic in modes:
+            key = backend if deterministic else f"{backend}, not deterministic"
+            proc = _run_child(["bench", "--worker", "--steps", str(steps)], backend, timeout, deterministic)
+            lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+            if proc.returncode != 0 or not lines:
+                out[key] = {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["failed"]}
+            else:
+                out[key] = json.loads(lines[-1])
     return out
 
 

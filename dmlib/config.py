@@ -77,9 +77,11 @@ KERAS_BACKENDS: tuple[str, ...] = ("tensorflow", "jax", "torch")
 
 
 def backend_problem(name: str | None = None) -> str | None:
-    """A message if ``name`` (default: ``KERAS_BACKEND``) is not a backend the workbook runs on, else None.
+    """A message if ``name`` (default: ``KERAS_BACKEND``) is not a backend the workbook runs on, or its
+    library is not installed; else None.
 
-    Checked without importing Keras, so that ``doctor`` and ``run`` can say it before anything starts.
+    Checked without importing Keras or the backend, so that ``doctor`` and ``run`` can say it before
+    anything starts (a kernel started on a missing backend ends in a long traceback instead).
 
     Example:
         >>> backend_problem("jax") is None
@@ -87,11 +89,19 @@ def backend_problem(name: str | None = None) -> str | None:
         >>> backend_problem("nonsense")
         "KERAS_BACKEND='nonsense' is not a backend the workbook runs on; use one of tensorflow, jax, torch (lower case), or unset it for tensorflow"
     """
+    import importlib.util
+
     raw = os.environ.get("KERAS_BACKEND") if name is None else name
-    if raw is None or raw in KERAS_BACKENDS:
-        return None
-    return (f"KERAS_BACKEND={raw!r} is not a backend the workbook runs on; use one of {', '.join(KERAS_BACKENDS)} "
-            "(lower case), or unset it for tensorflow")
+    if raw is not None and raw not in KERAS_BACKENDS:
+        return (f"KERAS_BACKEND={raw!r} is not a backend the workbook runs on; use one of {', '.join(KERAS_BACKENDS)} "
+                "(lower case), or unset it for tensorflow")
+    backend = raw or "tensorflow"
+    if importlib.util.find_spec(backend) is None:
+        hint = "`make extras` installs JAX and PyTorch into .venv" if backend != "tensorflow" else \
+            "`make test` or `make lab` sets up .venv with it"
+        return (f"KERAS_BACKEND={backend!r}, but {backend} is not installed in this Python ({sys.executable}); "
+                f"{hint}, or choose an installed backend")
+    return None
 
 
 class Settings(Mapping[str, Any]):
@@ -224,6 +234,63 @@ _STARTUP_NOISE = re.compile(
 )
 
 
+# Written by TensorFlow 2.21's C++ side whenever Keras feeds a large array to `fit` with op determinism on
+# (tf.data swaps a parallel map for a sequential one and logs, harmlessly, the attribute the sequential
+# op lacks: "Unknown attributes will be ignored"). It goes to file descriptor 2, which ipykernel copies
+# into the notebook, at any time during a run, not only at start-up.
+_RUNTIME_NOISE = re.compile(rb"^E0000 [^\n]*node_def_util\.cc:\d+\] NodeDef mentions attribute use_unbounded_threadpool ")
+_fd2_filter_started = False
+
+
+def _filter_fd2(pattern: re.Pattern[bytes] = _RUNTIME_NOISE) -> bool:
+    """Inside a Jupyter kernel, drop the lines of file descriptor 2 that match ``pattern``; pass the rest on.
+
+    File descriptor 2 becomes a pipe read by a daemon thread, which writes every other line, unchanged
+    and at once, to where fd 2 went before (ipykernel's own capture, so they still reach the notebook).
+    Only in a kernel: there Python's tracebacks travel over Jupyter's messages, not fd 2, so nothing is
+    lost if the process ends while a line is in the pipe. Returns True when the filter was installed.
+    """
+    global _fd2_filter_started
+    if _fd2_filter_started or "ipykernel" not in sys.modules:
+        return False
+    import threading
+
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        return False
+    read_end, write_end = os.pipe()
+    target = os.dup(2)
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    sync, drained = b"\x00dmlib-fd2-sync\x00", threading.Event()
+
+    def pump() -> None:
+        pending = b""
+        while chunk := os.read(read_end, 65536):
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                if line == sync:
+                    drained.set()
+                elif not pattern.match(line):
+                    os.write(target, line + b"\n")
+            if pending and not pending.startswith((b"E0000", b"\x00")):  # a partial line that cannot be noise
+                os.write(target, pending)
+                pending = b""
+
+    def wait_until_drained(*_: Any) -> None:
+        """After each cell: what the cell wrote to fd 2 has passed the filter before the cell ends."""
+        drained.clear()
+        os.write(2, sync + b"\n")
+        drained.wait(2.0)
+
+    threading.Thread(target=pump, name="dmlib-fd2-filter", daemon=True).start()
+    shell.events.register("post_execute", wait_until_drained)
+    _fd2_filter_started = True
+    return True
+
+
 class _RetracingFilter(logging.Filter):
     """Drops TensorFlow's "triggered tf.function retracing" warning, and nothing else.
 
@@ -294,11 +361,14 @@ def start_backend() -> None:
       supports DT_BOOL only on platforms with AVX-512" (printed on every CPU, AVX-512 or not, the
       first time a masked layer runs; harmless: it falls back to the default kernel) is written
       here, where it is filtered, instead of in the middle of a notebook's training output;
-    * drops TensorFlow's "tf.function retracing" warnings (see :class:`_RetracingFilter`).
+    * drops TensorFlow's "tf.function retracing" warnings (see :class:`_RetracingFilter`);
+    * in a Jupyter kernel, drops the one C++ line TensorFlow logs at run time when op determinism
+      meets a large ``fit`` (see :func:`_filter_fd2`).
 
     First of all it applies :func:`fast_compile_for_smoke` (smoke profile, JAX backend only).
     """
     fast_compile_for_smoke()
+    prepare_determinism()
     sys.stderr.flush()
     with tempfile.TemporaryFile() as tmp:
         saved = os.dup(2)
@@ -319,13 +389,96 @@ def start_backend() -> None:
     if kept:
         print("\n".join(kept), file=sys.stderr)
     _quiet_tensorflow_python_logs()
+    if keras.backend.backend() == "tensorflow":
+        _filter_fd2()
+
+
+DETERMINISM_ENV = "DMLIB_DETERMINISTIC"
+"""Set to ``0`` to leave the backend's deterministic mode off (e.g. to time what it costs)."""
+
+
+def deterministic_requested(environ: Mapping[str, str] | None = None) -> bool:
+    """True unless ``DMLIB_DETERMINISTIC`` is ``0``, ``false``, ``no`` or ``off`` (the default is on).
+
+    Example:
+        >>> deterministic_requested({}), deterministic_requested({"DMLIB_DETERMINISTIC": "0"})
+        (True, False)
+    """
+    env = os.environ if environ is None else environ
+    return env.get(DETERMINISM_ENV, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def prepare_determinism(environ: dict[str, str] | None = None) -> None:
+    """Set the environment variables a backend reads only when it starts (before Keras is imported).
+
+    * PyTorch on a GPU: ``CUBLAS_WORKSPACE_CONFIG=:4096:8``, which cuBLAS needs before
+      ``torch.use_deterministic_algorithms`` can make matrix products reproducible;
+    * JAX on a GPU: ``--xla_gpu_deterministic_ops=true`` (on the CPU, XLA is deterministic already).
+
+    Values the user set are kept. Nothing is set when ``DMLIB_DETERMINISTIC=0``.
+    """
+    env = os.environ if environ is None else environ
+    if not deterministic_requested(env):
+        return
+    env.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    if env.get("KERAS_BACKEND") == "jax" and "xla_gpu_deterministic_ops" not in env.get("XLA_FLAGS", ""):
+        env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} --xla_gpu_deterministic_ops=true".strip()
+
+
+def make_deterministic(enable: bool = True) -> str:
+    """Put the active backend in its deterministic mode, so that a re-run gives the same numbers.
+
+    The one place that asks each backend for it (one branch per backend, like :func:`device`):
+
+    * TensorFlow: ``tf.config.experimental.enable_op_determinism()`` (every op picks its
+      deterministic kernel, ``tf.data`` keeps its order; an op without one raises instead of
+      silently varying);
+    * PyTorch: ``torch.use_deterministic_algorithms(True)`` (and :func:`prepare_determinism`'s
+      cuBLAS setting on a GPU);
+    * JAX: nothing to switch on the CPU, where XLA's programs are deterministic; on a GPU
+      :func:`prepare_determinism` adds ``--xla_gpu_deterministic_ops=true`` before JAX starts.
+
+    With ``enable=False`` the TensorFlow and PyTorch switches are turned off again.
+
+    Returns:
+        What was done, in words (printed by :func:`setup` only when determinism is off).
+
+    Example:
+        >>> make_deterministic()  # doctest: +SKIP
+        'tensorflow op determinism'
+    """
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        # TensorFlow's public API can only switch determinism on; its framework module also switches it
+        # off and tells its state (used for DMLIB_DETERMINISTIC=0 and by the tests).
+        from tensorflow.python.framework import config as tf_framework_config
+
+        if enable:
+            tf.config.experimental.enable_op_determinism()
+        elif tf_framework_config.is_op_determinism_enabled():
+            tf_framework_config.disable_op_determinism()
+        return "tensorflow op determinism" if enable else "tensorflow op determinism off"
+    if backend == "torch":
+        import torch
+
+        torch.use_deterministic_algorithms(enable)
+        return "torch deterministic algorithms" if enable else "torch deterministic algorithms off"
+    if backend == "jax":
+        return "jax (deterministic on CPU; GPU via XLA_FLAGS)" if enable else "jax (unchanged)"
+    return f"{backend}: no deterministic mode known"
 
 
 def setup(seed: int = 42, *, verbose: bool = True) -> dict[str, Any]:
-    """Seed every random number generator and print the facts of this run in one line.
+    """Seed every random number generator, make the backend deterministic, print the run's facts.
 
-    Seeds Python's ``random``, NumPy and the backend through ``keras.utils.set_random_seed``.
-    Call it before importing Keras yourself, so that the backend starts quietly (see
+    Seeds Python's ``random``, NumPy and the backend through ``keras.utils.set_random_seed``, and
+    switches on the backend's deterministic mode (:func:`make_deterministic`; ``DMLIB_DETERMINISTIC=0``
+    leaves it off), so that re-running a notebook on the same backend and machine gives the same
+    numbers. Call it before importing Keras yourself, so that the backend starts quietly (see
     :func:`start_backend`).
 
     Args:
@@ -347,6 +500,8 @@ def setup(seed: int = 42, *, verbose: bool = True) -> dict[str, Any]:
     from dmlib.results import _write_record_line
 
     keras.utils.set_random_seed(seed)
+    deterministic = deterministic_requested()
+    make_deterministic(deterministic)
     backend = keras.backend.backend()
     vers = versions()
     facts = {
@@ -358,6 +513,7 @@ def setup(seed: int = 42, *, verbose: bool = True) -> dict[str, Any]:
         "profile": profile(),
         "seed": seed,
         "fast_compile": backend == "jax" and SMOKE_XLA_FLAGS in os.environ.get("XLA_FLAGS", ""),
+        "deterministic": deterministic,
     }
     if verbose:
         dev = facts["device"] + (" (no GPU found)" if facts["device"] == "CPU" else "")
@@ -365,6 +521,7 @@ def setup(seed: int = 42, *, verbose: bool = True) -> dict[str, Any]:
             f"dmlib {facts['dmlib']} | Keras {facts['keras']} | backend {backend} {facts['backend_version']}"
             f" | device {dev} | profile {facts['profile']} | seed {seed}"
             + (" | XLA unoptimised (fast compile)" if facts["fast_compile"] else "")
+            + ("" if deterministic else " | NOT deterministic (DMLIB_DETERMINISTIC=0)")
         )
     from dmlib import distribute
 

@@ -11,14 +11,19 @@ computed from other inputs, so the key is a sha256 over everything that determin
   source (recursively), library functions by source and package version, modules by version;
   its default arguments and closure variables likewise;
 * extra ``inputs`` the caller names explicitly, the experiment's name and ``version``, the run
-  profile, the Keras backend, the dmlib version.
+  profile, the Keras backend, the dmlib version;
+* the source of every dmlib module (:func:`dmlib.results.package_source_digest`), so that editing a
+  helper that the experiment calls, directly or through another helper, recomputes its runs.
 
-A value that cannot be hashed exactly (an open file, a generator, an arbitrary object) is refused
-with a :class:`TypeError` that names it, instead of being keyed by a ``repr`` that may hide a
-change. A cached entry is used only when its stored key, configuration hash, seed, profile,
-backend and metric types agree with the run asked for; anything else is recomputed. A damaged
-cache file is ignored and recomputed. :func:`summarise` and :func:`verdict` turn the runs into
-mean +- std tables and :mod:`dmlib.verdicts` sentences.
+A value that cannot be hashed exactly (an open file, a generator, an arbitrary object), and a
+function that reads what its byte code does not name (``globals()[...]``, ``eval``, ``os.environ``),
+is refused with a :class:`TypeError` that names it, instead of being keyed by a ``repr`` that may
+hide a change. A user's own module is hashed by its whole source, a user class by its source and
+what its methods read, a ``functools.partial`` by its function and arguments. A cached entry is
+used only when its bytes match the sha256 stored beside it (outside the entry) and its stored key,
+configuration hash, seed, profile, backend and metric types agree with the run asked for; anything
+else is recomputed. A cache that cannot be written is warned about once; the runs go on. :func:`summarise` and :func:`verdict` turn the runs into
+mean +- std tables and :mod:`dmlib.verdicts` sentences (paired by seed where the runs share seeds).
 
 ``DMLIB_EXPERIMENTS_CACHE`` overrides the cache folder (``off`` disables caching).
 
@@ -39,6 +44,7 @@ import sys
 import tempfile
 import time
 import types
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -48,7 +54,7 @@ import pandas as pd
 
 CACHE_SUBDIR = "dmlib-experiments"
 CACHE_ENV = "DMLIB_EXPERIMENTS_CACHE"
-CACHE_FORMAT = 2  # bump when the layout of a cache file or the key changes
+CACHE_FORMAT = 3  # bump when the layout of a cache file or the key changes
 _METRIC_TYPES = {bool: "bool", int: "int", float: "float", str: "str", list: "list", type(None): "null", dict: "dict"}
 
 
@@ -142,6 +148,28 @@ def _code_names(code: types.CodeType) -> set[str]:
     return names
 
 
+_DYNAMIC_GLOBALS = {"globals", "vars", "eval", "exec", "__import__"}
+_DYNAMIC_ATTRIBUTES = {"environ", "getenv", "environb"}
+
+
+def _dynamic_reads(code: types.CodeType) -> list[str]:
+    """Reads whose target the byte code does not name: ``globals()[...]``, ``eval``, ``os.environ``, ``os.getenv``.
+
+    Example:
+        >>> _dynamic_reads((lambda: globals()["W"]).__code__), _dynamic_reads((lambda x: x + 1).__code__)
+        (['globals()'], [])
+    """
+    names: set[str] = set(code.co_names)
+    stack = [c for c in code.co_consts if isinstance(c, types.CodeType)]
+    while stack:
+        inner = stack.pop()
+        names |= set(inner.co_names)
+        stack += [c for c in inner.co_consts if isinstance(c, types.CodeType)]
+    found = [f"{n}()" for n in sorted(names & _DYNAMIC_GLOBALS)]
+    found += [f"os.{n}" for n in sorted(names & _DYNAMIC_ATTRIBUTES)]
+    return found
+
+
 def _code_bytes(code: types.CodeType) -> bytes:
     """A stable serialisation of a code object without its file name and line numbers."""
     parts = [code.co_code, repr(code.co_names).encode(), repr(code.co_varnames).encode()]
@@ -199,7 +227,12 @@ class _Hasher:
             self._tag("index")
             self._frame(pd.DataFrame(index=value), where)
         elif isinstance(value, types.ModuleType):
-            self._tag("module", f"{value.__name__}@{_package_version(value.__name__)}".encode())
+            self._module(value, where)
+        elif isinstance(value, functools.partial):  # its function and bound arguments, not just its type
+            self._tag("partial")
+            self.feed(value.func, f"{where}.func")
+            self.feed(value.args, f"{where}.args")
+            self.feed(value.keywords, f"{where}.keywords")
         elif isinstance(value, (types.FunctionType, type)) or inspect.isclass(value):
             self._callable(value, where)
         elif isinstance(value, (types.BuiltinFunctionType, np.ufunc)):
@@ -295,6 +328,9 @@ class _Hasher:
             self._tag("callable", name.encode())
             if not user:
                 self._tag("package", _package_version(getattr(fn, "__module__", "") or "").encode())
+            if user and isinstance(fn, type):  # a user class: its methods (source, and what they read) and values
+                self._user_class(fn, name, where)
+                return
             try:
                 self._tag("source", _function_source(fn))
             except TypeError:
@@ -302,6 +338,12 @@ class _Hasher:
                     raise TypeError(f"{where}: cannot read the source code of {name}. {_NOT_HASHABLE_HINT}") from None
             if not user or not isinstance(fn, types.FunctionType):
                 return
+            dynamic = _dynamic_reads(fn.__code__)
+            if dynamic:
+                raise TypeError(
+                    f"{where}: {fn.__name__} reads {', '.join(dynamic)}, which the experiment cache cannot key (the "
+                    "value it reads is decided at run time). Pass that value as a configuration value or in "
+                    "inputs=..., or run with cache_dir=False.")
             # A notebook function: its defaults, closure and the globals it reads are part of it.
             self.feed(fn.__defaults__, f"{where} (default arguments of {fn.__name__})")
             self.feed(fn.__kwdefaults__, f"{where} (keyword defaults of {fn.__name__})")
@@ -319,6 +361,36 @@ class _Hasher:
                     self.feed(fn.__globals__[g], f"global {g!r} read by {fn.__name__}")
         finally:
             self._active.discard(id(fn))
+
+    def _user_class(self, cls: type, name: str, where: str) -> None:
+        """A class of the user's code: its bases, every method as a function (source, defaults and the
+        globals it reads) and every other class attribute by value. (A class defined in a notebook has
+        no source file for ``inspect``, so its methods stand for its source.)"""
+        self._tag("class", str(len(cls.__bases__)).encode())
+        for base in cls.__bases__:
+            if base is not object:
+                self.feed(base, f"{where} (base class of {name})")
+        for attr, member in sorted(vars(cls).items()):
+            inner = getattr(member, "__func__", getattr(member, "fget", member))
+            if isinstance(inner, types.FunctionType):
+                self._tag("method", attr.encode())
+                self.feed(inner, f"{where} (method {attr} of {name})")
+            elif not (attr.startswith("__") and attr.endswith("__")):
+                self._tag("attribute", attr.encode())
+                self.feed(member, f"{where} (attribute {attr} of {name})")
+
+    def _module(self, module: types.ModuleType, where: str) -> None:
+        """A library module by name and version; a user's own module (a ``helpers.py`` beside the
+        notebook) by the bytes of its source file, so that editing any function in it misses the cache."""
+        file = getattr(module, "__file__", None)
+        top = module.__name__.split(".")[0]
+        user = bool(file) and top != "dmlib" and not any(
+            os.path.realpath(file).startswith(root + os.sep) for root in _library_roots())
+        if user and os.path.isfile(file):
+            with open(file, "rb") as f:
+                self._tag("user module", module.__name__.encode() + b"\x00" + f.read())
+            return
+        self._tag("module", f"{module.__name__}@{_package_version(module.__name__)}".encode())
 
     def _keras(self, obj: Any, where: str) -> None:
         self._tag("keras", f"{type(obj).__module__}.{type(obj).__qualname__}".encode())
@@ -376,7 +448,7 @@ def code_fingerprint(fn: Callable[..., Any]) -> tuple[str, list[str]]:
 
 
 def run_key(name: str, version: str, config: Mapping[str, Any], seed: int, profile: str, backend: str,
-            code: str = "", inputs: str = "") -> str:
+            code: str = "", inputs: str = "", sources: str | None = None) -> str:
     """The cache key of one run: sha256 of everything its result depends on.
 
     Args:
@@ -385,6 +457,8 @@ def run_key(name: str, version: str, config: Mapping[str, Any], seed: int, profi
         seed, profile, backend: the seed, the run profile and the Keras backend.
         code: :func:`code_fingerprint` of the experiment function.
         inputs: :func:`fingerprint` of the extra inputs the caller passed.
+        sources: :func:`dmlib.results.package_source_digest` (default: computed now): every dmlib
+            source file, so that editing a helper the experiment calls, even indirectly, misses the cache.
 
     Example:
         >>> run_key("toolbox", "1", {"l2": 1e-4}, 0, "standard", "tensorflow") == run_key(
@@ -392,10 +466,12 @@ def run_key(name: str, version: str, config: Mapping[str, Any], seed: int, profi
         False
     """
     from dmlib import __version__
+    from dmlib.results import package_source_digest
 
     parts = {"format": CACHE_FORMAT, "name": name, "version": str(version), "seed": int(seed),
              "profile": profile, "backend": backend, "dmlib": __version__, "code": code, "inputs": inputs,
-             "config": fingerprint(dict(config), where="config")}
+             "config": fingerprint(dict(config), where="config"),
+             "dmlib_sources": package_source_digest() if sources is None else sources}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode("utf-8")).hexdigest()
 
 
@@ -463,10 +539,20 @@ def expand_grid(grid: Mapping[str, Sequence[Any]] | Iterable[Mapping[str, Any]])
     return configs
 
 
+def _integrity_path(path: Path) -> Path:
+    """Where the sha256 of a cache entry's bytes is kept: beside the entry, outside it."""
+    return path.with_suffix(".sha256")
+
+
 def _read_cached(path: Path, expect: Mapping[str, Any]) -> dict[str, Any] | None:
-    """A cached run's record if it is intact and was computed from exactly ``expect``; else None."""
+    """A cached run's record if it is intact (its bytes match the sha256 stored beside it) and was
+    computed from exactly ``expect``; else None."""
     try:
-        item = json.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
+        stored = _integrity_path(path).read_text(encoding="ascii").strip()
+        if hashlib.sha256(raw).hexdigest() != stored:
+            return None  # edited or damaged since it was written
+        item = json.loads(raw.decode("utf-8"))
     except (OSError, ValueError, UnicodeDecodeError):
         return None
     if not isinstance(item, dict) or not isinstance(item.get("metrics"), dict):
@@ -480,16 +566,31 @@ def _read_cached(path: Path, expect: Mapping[str, Any]) -> dict[str, Any] | None
     return item
 
 
-def _write_cached(path: Path, item: dict[str, Any]) -> None:
-    """Write one run's record atomically (temporary file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".json", dir=path.parent)
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(item, f, indent=1, allow_nan=True)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def _write_cached(path: Path, item: dict[str, Any]) -> bool:
+    """Write one run's record and, beside it, the sha256 of its bytes (each atomically).
+
+    Returns False, writing nothing, when the cache cannot be written (read-only folder, full disk):
+    the run's result is still returned to the caller, only not kept.
+    """
+    data = json.dumps(item, indent=1, allow_nan=True).encode("utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _integrity_path(path).unlink(missing_ok=True)  # an entry is never trusted without its own hash
+        _write_atomic(path, data)
+        _write_atomic(_integrity_path(path), hashlib.sha256(data).hexdigest().encode("ascii"))
+    except OSError:
+        return False
+    return True
 
 
 def run_grid(
@@ -563,15 +664,23 @@ def run_grid(
         base = Path(cache_dir) if cache_dir not in (None, True) else default_cache_dir()
         folder = None if base is None else base / name
 
-    code, read_globals = code_fingerprint(fn)
-    inputs_hash = fingerprint(dict(inputs or {}), where="inputs")
-    config_hashes = [fingerprint(dict(c), where=f"configuration {_jsonable(c)}") for c in configs]
+    from dmlib.results import package_source_digest
+
+    if folder is None:  # nothing is cached, so nothing needs a key (and nothing is refused for lack of one)
+        code, read_globals, sources, inputs_hash, config_hashes = "", [], "", "", [""] * len(configs)
+    else:
+        code, read_globals = code_fingerprint(fn)
+        sources = package_source_digest()  # every dmlib helper, called directly or not
+        inputs_hash = fingerprint(dict(inputs or {}), where="inputs")
+        config_hashes = [fingerprint(dict(c), where=f"configuration {_jsonable(c)}") for c in configs]
 
     rows: list[dict[str, Any]] = []
     computed, computed_seconds = 0, 0.0
+    cache_failed = False
     for config, config_hash in zip(configs, config_hashes):
         for seed in seed_list:
-            key = run_key(name, version, config, seed, profile, backend, code, inputs_hash)
+            key = "" if folder is None else run_key(name, version, config, seed, profile, backend, code,
+                                                       inputs_hash, sources)
             expect = {"format": CACHE_FORMAT, "key": key, "config_sha256": config_hash, "seed": seed,
                       "profile": profile, "backend": backend, "code_sha256": code, "inputs_sha256": inputs_hash}
             path = None if folder is None else folder / f"{key[:32]}.json"
@@ -587,8 +696,11 @@ def run_grid(
                 item = {**expect, "name": name, "version": str(version), "config": _jsonable(config),
                         "globals": read_globals, "metrics": metrics, "metric_types": _metric_types(metrics),
                         "seconds": round(seconds, 3)}
-                if path is not None:
-                    _write_cached(path, item)
+                if path is not None and not _write_cached(path, item) and not cache_failed:
+                    cache_failed = True
+                    warnings.warn(f"the experiment cache {folder} cannot be written (read-only or full); the runs go "
+                                  f"on without being kept. Set {CACHE_ENV} to a writable folder, or 'off'.",
+                                  RuntimeWarning, stacklevel=2)
                 computed += 1
                 computed_seconds += seconds
                 if verbose:
@@ -619,37 +731,54 @@ def summarise(df: pd.DataFrame, by: str | Sequence[str], metric: str) -> pd.Data
 
 
 def verdict(df: pd.DataFrame, by: str | Sequence[str], metric: str, a: Any, b: Any, *,
-            higher_is_better: bool = True, metric_label: str | None = None, digits: int = 3) -> Any:
-    """Compare two groups of runs with :func:`dmlib.verdicts.compare_runs` (95% Welch interval, >= 3 runs).
+            paired: bool | None = None, higher_is_better: bool = True, metric_label: str | None = None,
+            digits: int = 3, min_effect: float | None = None, improving: str | None = None) -> Any:
+    """Compare two groups of runs with :func:`dmlib.verdicts.compare_runs` (95% interval, >= 3 runs).
 
     Args:
         df: the runs (e.g. from :func:`run_grid`).
         by: the column(s) naming the groups.
         metric: the metric column.
         a, b: the two group keys (a tuple when ``by`` has several columns).
+        paired: the groups' runs share seeds (or splits): pair them by the ``seed`` column, which
+            must hold the same seeds in both groups. Say it explicitly (see ``compare_runs``).
         higher_is_better: False for errors and losses.
         metric_label: how the sentence names the metric (default: ``metric`` with spaces).
         digits: decimals in the sentence.
+        min_effect: the smallest gain that matters (see ``compare_runs``).
+        improving: a boolean column (e.g. ``"still_improving"``); a group with any True is budget-limited.
 
     Returns:
         A :class:`dmlib.verdicts.Verdict` (``.better``, ``.worse``, ``.tie``; ``str()`` is the sentence).
 
     Example:
-        >>> df = pd.DataFrame({"reg": ["none"] * 3 + ["dropout"] * 3, "acc": [0.80, 0.81, 0.82, 0.85, 0.86, 0.87]})
-        >>> v = verdict(df, "reg", "acc", "dropout", "none")
+        >>> df = pd.DataFrame({"reg": ["none"] * 3 + ["dropout"] * 3, "seed": [0, 1, 2] * 2,
+        ...                    "acc": [0.80, 0.81, 0.82, 0.85, 0.86, 0.87]})
+        >>> v = verdict(df, "reg", "acc", "dropout", "none", paired=True)
         >>> v.better, round(v.diff, 3)
         (True, 0.05)
     """
     from dmlib.verdicts import compare_runs
 
-    if metric not in df.columns:
-        raise KeyError(f"no metric {metric!r}; the runs have {', '.join(map(str, df.columns))}")
+    for column in (metric, improving):
+        if column is not None and column not in df.columns:
+            raise KeyError(f"no column {column!r}; the runs have {', '.join(map(str, df.columns))}")
     keys = [by] if isinstance(by, str) else list(by)
-    groups = {k if len(keys) > 1 else k[0]: g[metric].to_numpy(dtype=float)
-              for k, g in df.groupby(keys, sort=True)}
+    groups = {k if len(keys) > 1 else k[0]: g for k, g in df.groupby(keys, sort=True)}
     for key in (a, b):
         if key not in groups:
             raise KeyError(f"no runs with {by}={key!r}; groups are {list(groups)}")
+    ga, gb = groups[a], groups[b]
+    if paired:
+        if "seed" not in df.columns:
+            raise KeyError("paired=True pairs runs by their 'seed' column, which these runs lack")
+        ga, gb = ga.sort_values("seed"), gb.sort_values("seed")
+        if ga["seed"].tolist() != gb["seed"].tolist() or ga["seed"].duplicated().any():
+            raise ValueError(f"paired runs need the same seeds once each in both groups, got {ga['seed'].tolist()} "
+                             f"for {a!r} and {gb['seed'].tolist()} for {b!r}")
     label = metric_label or metric.replace("_", " ")
-    return compare_runs(groups[a], groups[b], name_a=str(a), name_b=str(b), metric=label,
-                        higher_is_better=higher_is_better, digits=digits)
+    return compare_runs(ga[metric].to_numpy(dtype=float), gb[metric].to_numpy(dtype=float), name_a=str(a),
+                        name_b=str(b), metric=label, paired=paired, higher_is_better=higher_is_better,
+                        digits=digits, min_effect=min_effect,
+                        improving_a=bool(improving and ga[improving].any()),
+                        improving_b=bool(improving and gb[improving].any()))

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import re
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -67,18 +68,23 @@ def record(
         recorded first_model_test_accuracy = 0.8500  (reference 0.8830, Zalando README)
         0.85
     """
-    if not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.match(name):
         raise ValueError(f"metric name {name!r} must be lower_snake_case, e.g. 'mlp_test_accuracy'")
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name}: value {value!r} is a truth value, not a number; record a count or a rate "
+                         "(e.g. float(passed) if a 0/1 score is really meant)")
     try:
         value = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: value {value!r} is not a number") from None
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"{name}: value {str(value)[:40]!r} is not a number a float can hold") from None
     if not math.isfinite(value):
         raise ValueError(f"{name}: value {value} is not finite; the run that produced it went wrong")
     if reference is not None:
         try:
+            if isinstance(reference, (bool, np.bool_)):
+                raise TypeError
             reference = float(reference)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ValueError(f"{name}: reference {reference!r} is not a number; give the published number "
                              "or None") from None
         if not math.isfinite(reference):
@@ -176,10 +182,135 @@ def code_hash(nb: Any, profile: str | None = None) -> str:
     return h.hexdigest()
 
 
+# --------------------------------------------------------------------------------------------
+# What a number depends on besides the notebook's code: dmlib's sources and the pinned libraries
+# --------------------------------------------------------------------------------------------
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+"""The dmlib package folder whose sources are hashed (a test points it at a copy)."""
+
+
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def module_file(name: str, package_dir: Path | None = None) -> Path:
+    """The source file of a dmlib module name (``dmlib.datasets`` -> ``dmlib/datasets/__init__.py``).
+
+    Example:
+        >>> module_file("dmlib.results").name
+        'results.py'
+    """
+    base = package_dir or PACKAGE_DIR
+    parts = name.split(".")[1:]
+    if not parts or base.joinpath(*parts).is_dir():
+        return base.joinpath(*parts, "__init__.py")
+    return base.joinpath(*parts[:-1], f"{parts[-1]}.py")
+
+
+def loaded_dmlib_sources(package_dir: Path | None = None) -> dict[str, str]:
+    """sha256 of the source of every dmlib module loaded in this process, by module name.
+
+    A run's numbers depend on the helpers it called, not only on the notebook's cells: the runner
+    stores this with the run, and :func:`staleness` compares it with today's files.
+    """
+    out = {}
+    for name in sorted(n for n in list(sys.modules) if n == "dmlib" or n.startswith("dmlib.")):
+        path = module_file(name, package_dir)
+        if path.is_file():
+            out[name] = _file_sha256(path)
+    return out
+
+
+def package_source_digest(package_dir: Path | None = None) -> str:
+    """One sha256 over every ``.py`` file of the dmlib package (relative path and bytes, in order).
+
+    The experiment cache puts it in every key, so that editing any helper (one that an experiment
+    calls directly or through another helper) recomputes the runs instead of serving old ones.
+    """
+    base = package_dir or PACKAGE_DIR
+    h = hashlib.sha256()
+    for path in sorted(base.rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        h.update(path.relative_to(base).as_posix().encode() + b"\x00" + path.read_bytes() + b"\x00")
+    return h.hexdigest()
+
+
+def read_pins(requirements: str | Path) -> dict[str, str]:
+    """The exact pins (``name==version``) of a requirements file, by lower-case name; ``{}`` if absent.
+
+    Example:
+        >>> read_pins("does-not-exist.txt")
+        {}
+    """
+    p = Path(requirements)
+    if not p.is_file():
+        return {}
+    pins = {}
+    for line in p.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if "==" in line:
+            name, version = line.split("==", 1)
+            pins[name.strip().lower()] = version.strip()
+    return pins
+
+
+def record_loaded_sources() -> dict[str, str]:
+    """Write the loaded dmlib modules' sha256 to the runner's record file (the runner calls this after
+    a notebook's last cell, in its kernel); returns them."""
+    sources = loaded_dmlib_sources()
+    _write_record_line({"kind": "sources", "dmlib": sources})
+    return sources
+
+
+def staleness(entry: dict[str, Any], *, package_dir: Path | None = None,
+              requirements: str | Path | None = None) -> list[str]:
+    """Why a recorded run may no longer be what today's code gives, besides the notebook's own code
+    (which :func:`code_hash` covers): each dmlib module it loaded whose source changed or is gone,
+    and each pinned library whose pin changed. An empty list: current.
+
+    Args:
+        entry: one notebook's entry of ``results/<profile>.json``.
+        package_dir: the dmlib folder to compare with (default: this package).
+        requirements: the pins file (default: ``requirements.txt`` beside the package).
+
+    Example:
+        >>> staleness({"metrics": {}})
+        ['dmlib sources not recorded (run before they were)']
+    """
+    reasons = []
+    recorded_sources = entry.get("dmlib_sources")
+    if not isinstance(recorded_sources, dict):
+        reasons.append("dmlib sources not recorded (run before they were)")
+    else:
+        changed = [name for name, digest in sorted(recorded_sources.items())
+                   if not module_file(name, package_dir).is_file()
+                   or _file_sha256(module_file(name, package_dir)) != digest]
+        if changed:
+            reasons.append(f"changed since the run: {', '.join(changed)}")
+    req = Path(requirements) if requirements is not None else (package_dir or PACKAGE_DIR).parent / "requirements.txt"
+    pins = entry.get("pins")
+    if not isinstance(pins, dict):
+        reasons.append("pins not recorded")
+    else:
+        now = read_pins(req)
+        moved = [f"{k} {pins.get(k, 'unpinned')} -> {now.get(k, 'unpinned')}"
+                 for k in sorted(set(pins) | set(now)) if pins.get(k) != now.get(k)]
+        if moved:
+            reasons.append(f"pins changed: {', '.join(moved)}")
+    return reasons
+
+
 def read_record_file(path: str | Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """Parse a record file into (setup facts, metrics by name); the last record of a name wins."""
+    """Parse a record file into (setup facts, metrics by name); the last record of a name wins.
+
+    The loaded dmlib sources (written by :func:`record_loaded_sources`) come back in the facts as
+    ``facts["dmlib_sources"]``.
+    """
     facts: dict[str, Any] = {}
     metrics: dict[str, dict[str, Any]] = {}
+    sources = None
     p = Path(path)
     if p.exists():
         for line in p.read_text(encoding="utf-8").splitlines():
@@ -191,6 +322,10 @@ def read_record_file(path: str | Path) -> tuple[dict[str, Any], dict[str, dict[s
                 facts = item
             elif kind == "metric":
                 metrics[item.pop("name")] = item
+            elif kind == "sources":
+                sources = item.get("dmlib")
+    if sources is not None:
+        facts["dmlib_sources"] = sources
     return facts, metrics
 
 
@@ -203,7 +338,12 @@ _RESTORE_HINT = ("Restore it from version control (`git checkout -- {path}`), fi
 
 
 def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    if not isinstance(x, (int, float)) or isinstance(x, bool):
+        return False
+    try:
+        return math.isfinite(float(x))
+    except OverflowError:  # an integer too large for a float (e.g. 401 digits)
+        return False
 
 
 def validate_results(data: Any, path: str | Path = "results file") -> dict[str, Any]:
@@ -237,6 +377,11 @@ def validate_results(data: Any, path: str | Path = "results file") -> dict[str, 
         for key in ("backend", "device", "machine", "date", "code_sha256"):
             if entry.get(key) is not None and not isinstance(entry[key], str):
                 raise fail(f"notebook {nb!r}: {key!r} must be a string, got {entry[key]!r}")
+        for key in ("dmlib_sources", "pins"):
+            value = entry.get(key)
+            if value is not None and not (isinstance(value, dict)
+                                          and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())):
+                raise fail(f"notebook {nb!r}: {key!r} must map names to strings, got {value!r}")
         metrics = entry.get("metrics", {})
         if not isinstance(metrics, dict):
             raise fail(f"notebook {nb!r}: 'metrics' must be an object, got {type(metrics).__name__}")
@@ -298,13 +443,16 @@ def merge_notebook_result(
     metrics: dict[str, dict[str, Any]],
     seconds: float,
     code_sha256: str,
+    pins: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Replace one notebook's entry in a results file, keeping every other notebook's entry.
 
+    The entry records what the numbers depend on: the notebook's code (``code_sha256``), the dmlib
+    modules the run loaded (``facts["dmlib_sources"]``) and the pinned libraries (``pins``).
     Two runs finishing at once (two terminals) are serialised by a lock file beside the results.
     """
     with _locked(Path(path)):
-        return _merge(path, notebook, profile, facts, metrics, seconds, code_sha256)
+        return _merge(path, notebook, profile, facts, metrics, seconds, code_sha256, pins)
 
 
 @contextmanager
@@ -321,7 +469,8 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _merge(path: str | Path, notebook: str, profile: str, facts: dict[str, Any],
-           metrics: dict[str, dict[str, Any]], seconds: float, code_sha256: str) -> dict[str, Any]:
+           metrics: dict[str, dict[str, Any]], seconds: float, code_sha256: str,
+           pins: dict[str, str] | None) -> dict[str, Any]:
     data = load_results(path)
     data["profile"] = profile
     versions = facts.get("versions", {})
@@ -333,6 +482,8 @@ def _merge(path: str | Path, notebook: str, profile: str, facts: dict[str, Any],
         "machine": f"{os.cpu_count()} CPU cores",
         "versions": versions,
         "code_sha256": code_sha256,
+        "dmlib_sources": facts.get("dmlib_sources"),
+        "pins": pins,
         "metrics": metrics,
     }
     data["notebooks"] = dict(sorted(data["notebooks"].items()))

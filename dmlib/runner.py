@@ -27,11 +27,14 @@ from typing import Any, TextIO
 import nbformat
 
 from dmlib.config import ProfileError, backend_problem, normalize_profile
-from dmlib.results import (RECORD_FILE_ENV, ResultsFileError, code_hash, merge_notebook_result, read_record_file,
-                           validate_results_file)
+from dmlib.results import (RECORD_FILE_ENV, ResultsFileError, code_hash, merge_notebook_result, read_pins,
+                           read_record_file, validate_results_file)
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
+# Run by the runner after a notebook's last cell (and removed again): records the dmlib modules the
+# run loaded, so that a later change to one of them marks the run's results stale.
+SOURCES_CELL = "import dmlib.results\ndmlib.results.record_loaded_sources();"
 # Seconds one cell may run before the run is stopped: a hung smoke or standard cell should fail,
 # but one full-profile cell (40 epochs of a CNN) takes over 30 minutes on a laptop CPU.
 CELL_TIMEOUT: dict[str, int | None] = {"smoke": 600, "standard": 1800, "full": None}
@@ -132,7 +135,9 @@ class CellProgress:
         return number, " | ".join(part for part in (heading, first) if part)
 
     def on_cell_execute(self, cell: Any = None, cell_index: int = 0, **_: Any) -> None:
-        """nbclient hook: a code cell is about to run."""
+        """nbclient hook: a code cell is about to run (cells added by the runner itself are not shown)."""
+        if cell_index not in self.labels:
+            return
         self._cell_start = time.perf_counter()
         number, label = self._label(cell_index)
         if self._bar is not None:
@@ -144,7 +149,7 @@ class CellProgress:
 
     def on_cell_executed(self, cell: Any = None, cell_index: int = 0, **_: Any) -> None:
         """nbclient hook: a code cell finished (with or without an error)."""
-        if self._bar is not None:
+        if self._bar is not None and cell_index in self.labels:
             self._bar.update(1)
 
     def close(self) -> None:
@@ -200,8 +205,11 @@ def run_notebook(path: Path, profile: str, *, out_dir: Path | None = None, resul
     with tempfile.TemporaryDirectory(prefix="dmlib-run-") as work:
         record_file = os.path.join(work, "records.jsonl")
         Path(record_file).touch()
-        with _env(DMLIB_PROFILE=profile, **{RECORD_FILE_ENV: record_file}):
+        # PYTHONHASHSEED: the order of a set of strings (and anything seeded from hash()) is the same in every run.
+        with _env(DMLIB_PROFILE=profile, PYTHONHASHSEED=os.environ.get("PYTHONHASHSEED", "0"),
+                  **{RECORD_FILE_ENV: record_file}):
             progress = CellProgress(nb, path.name, stream=progress_stream)
+            nb.cells.append(nbformat.v4.new_code_cell(SOURCES_CELL))  # after the last cell: what the run loaded
             client = NotebookClient(
                 nb, timeout=cell_timeout, kernel_name="python3", record_timing=False,
                 resources={"metadata": {"path": str(path.parent)}}, config=_kernel_config(work),
@@ -217,8 +225,12 @@ def run_notebook(path: Path, profile: str, *, out_dir: Path | None = None, resul
                 raise
             finally:
                 progress.close()
+                nb.cells.pop()  # the sources cell is the runner's, not the notebook's
             seconds = time.perf_counter() - start
         facts, metrics = read_record_file(record_file)
+    if "dmlib_sources" not in facts:
+        raise RuntimeError(f"{path.name}: the runner's last cell did not record which dmlib modules the run "
+                           f"loaded (is {RECORD_FILE_ENV} writable?); nothing was recorded.")
     digest = code_hash(nb, profile)  # what this profile's run read: the other profiles' settings do not count
     nb.metadata["dmlib"] = {
         "profile": profile,
@@ -234,6 +246,7 @@ def run_notebook(path: Path, profile: str, *, out_dir: Path | None = None, resul
     merge_notebook_result(
         (results_dir or ROOT / "results") / f"{profile}.json", path.stem,
         profile=profile, facts=facts, metrics=metrics, seconds=seconds, code_sha256=digest,
+        pins=read_pins(ROOT / "requirements.txt"),
     )
     return seconds
 

@@ -46,12 +46,15 @@ def fit_best(
         **fit_kwargs: passed on to ``model.fit``.
 
     Returns:
-        The ``History``, with two extra attributes: ``best_epoch`` (1-based) and ``seconds``.
+        The ``History``, with extra attributes: ``best_epoch`` (1-based), ``epochs_run``,
+        ``still_improving`` (True when the best validation epoch was the last one trained: the
+        model was still getting better when the budget ran out, so a comparison involving it is
+        budget-limited; pass it to :func:`dmlib.verdicts.compare_runs`) and ``seconds``.
 
     Example:
         >>> history = fit_best(model, x_train, y_train, validation_data=(x_val, y_val), epochs=5)  # doctest: +SKIP
-        >>> history.best_epoch, history.seconds  # doctest: +SKIP
-        (4, 12.3)
+        >>> history.best_epoch, history.still_improving, history.seconds  # doctest: +SKIP
+        (4, False, 12.3)
     """
     import keras
 
@@ -68,7 +71,10 @@ def fit_best(
     history.seconds = time.perf_counter() - start
     values = np.asarray(history.history[monitor])
     history.best_epoch = int(np.argmax(values) if mode == "max" else np.argmin(values)) + 1
+    history.epochs_run = len(values)
+    history.still_improving = history.best_epoch == history.epochs_run
     if verbose:
-        print(f"best epoch {history.best_epoch}/{len(values)} ({monitor} {values[history.best_epoch - 1]:.4f}), "
+        limited = " (still improving: budget-limited)" if history.still_improving else ""
+        print(f"best epoch {history.best_epoch}/{len(values)} ({monitor} {values[history.best_epoch - 1]:.4f}){limited}, "
               f"{history.seconds:.1f} s")
     return history

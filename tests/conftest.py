@@ -13,8 +13,11 @@ from dmlib import datasets as ds
 
 
 @pytest.fixture(autouse=True)
-def isolated_data(tmp_path, monkeypatch):
-    """Every test starts with an empty cache, no mirror, no system folder, and offline."""
+def isolated_data(tmp_path, monkeypatch, request):
+    """Every test starts with an empty cache, no mirror, no system folder, and offline; except the tests
+    that re-run the notebooks (marker ``after_notebooks``), which need the session's real datasets."""
+    if request.node.get_closest_marker("after_notebooks"):
+        return tmp_path
     monkeypatch.setenv("DMLIB_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv("DMLIB_DATA_MIRRORS", raising=False)
     monkeypatch.setenv("DMLIB_OFFLINE", "1")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+import os
+
 import pytest
 
 import dmlib
@@ -80,13 +82,34 @@ def test_environment_and_normalize_agree(monkeypatch):
 
 @pytest.mark.parametrize("name, ok", [("tensorflow", True), ("jax", True), ("torch", True), ("nonsense", False),
                                       ("Jax", False), ("", False)])
-def test_backend_problem(name, ok):
+def test_backend_problem(name, ok, monkeypatch):
+    import importlib.util
+
+    from dmlib import config
     from dmlib.config import backend_problem
 
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: object())  # every backend installed
     problem = backend_problem(name)
     assert (problem is None) == ok
     if not ok:
         assert f"KERAS_BACKEND={name!r}" in problem and "tensorflow, jax, torch" in problem
+
+
+def test_a_backend_that_is_not_installed_is_reported_before_anything_starts(monkeypatch, capsys):
+    """Issue 32 item 13: `run` with KERAS_BACKEND=jax and no JAX printed a 118-line traceback from the kernel."""
+    import importlib.util
+
+    from dmlib import runner
+    from dmlib.config import backend_problem
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "jax" else real(n, *a))
+    problem = backend_problem("jax")
+    assert problem.startswith("KERAS_BACKEND='jax', but jax is not installed") and "make extras" in problem
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    assert runner.run("smoke", ["00"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().count("\n") == 0 and "jax is not installed" in err
 
 
 # --------------------------------------------------------------------------- TensorFlow noise silenced at the source (issue 14, item 5)
@@ -170,3 +193,29 @@ def test_fast_compile_leaves_a_gpu_build_of_jax_optimised(monkeypatch):
     env = {"DMLIB_PROFILE": "smoke", "KERAS_BACKEND": "jax"}
     assert config.fast_compile_for_smoke(env) is False
     assert "XLA_FLAGS" not in env
+
+
+def test_op_determinism_leaves_no_tensorflow_line_in_a_notebook(tmp_path, monkeypatch):
+    """With op determinism on, TensorFlow 2.21 logs 'NodeDef mentions attribute use_unbounded_threadpool' to
+    fd 2 when Keras fits a large array; ipykernel copies fd 2 into the notebook. The kernel filters that line."""
+    import keras
+    import nbformat
+
+    from dmlib import runner
+
+    code = ("import dmlib\ndmlib.setup(seed=0)\nimport keras, numpy as np, os\n"
+            "m = keras.Sequential([keras.Input((784,)), keras.layers.Dense(8), keras.layers.Dense(784)])\n"
+            "m.compile('adam', 'mse')\nx = np.random.rand(20000, 784).astype('float32')\n"
+            "m.fit(x, x, epochs=1, verbose=0, batch_size=256)\n"
+            "os.write(2, b'a line of our own\\n')")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "09_probe.ipynb")
+    monkeypatch.delenv("PYTEST_CURRENT_TEST")  # else ipykernel leaves fd 2 alone, as it does under pytest
+    runner.run_notebook(tmp_path / "09_probe.ipynb", "smoke", out_dir=tmp_path / "out", results_dir=tmp_path,
+                        progress_stream=open(os.devnull, "w"))
+    outputs = nbformat.read(tmp_path / "out" / "09_probe.ipynb", as_version=4).cells[0].outputs
+    err = "".join(o.get("text", "") for o in outputs if o.get("name") == "stderr")
+    assert "use_unbounded_threadpool" not in err
+    if keras.backend.backend() == "tensorflow":
+        assert err == "a line of our own\n"  # everything else still reaches the notebook

@@ -129,13 +129,33 @@ def test_summarise_by_several_columns():
 def test_verdict_with_three_runs():
     df = pd.DataFrame({"reg": ["none"] * 3 + ["dropout"] * 3 + ["l2"] * 3,
                        "acc": [0.80, 0.81, 0.82, 0.85, 0.86, 0.87, 0.805, 0.815, 0.825]})
-    v = ex.verdict(df, "reg", "acc", "dropout", "none")
+    v = ex.verdict(df, "reg", "acc", "dropout", "none", paired=False)
     assert v.better and v.diff == pytest.approx(0.05)
     assert str(v).startswith("dropout beats none on acc by 0.050")
-    tie = ex.verdict(df, "reg", "acc", "l2", "none")
-    assert tie.tie and "beyond seed noise" in str(tie)
-    worse = ex.verdict(df, "reg", "acc", "none", "dropout")
+    tie = ex.verdict(df, "reg", "acc", "l2", "none", paired=False)
+    assert tie.inconclusive and str(tie).startswith("Inconclusive: l2 vs none on acc")
+    worse = ex.verdict(df, "reg", "acc", "none", "dropout", paired=False)
     assert worse.worse and "worse than dropout" in str(worse)
+
+
+def test_paired_verdict_pairs_runs_by_seed_whatever_their_order():
+    # seed effects dominate (0.80 / 0.86 / 0.83); dropout is 0.01 better on every seed
+    df = pd.DataFrame({"reg": ["none"] * 3 + ["dropout"] * 3, "seed": [0, 1, 2, 2, 0, 1],
+                       "acc": [0.80, 0.86, 0.83, 0.841, 0.811, 0.869]})
+    paired = ex.verdict(df, "reg", "acc", "dropout", "none", paired=True)
+    unpaired = ex.verdict(df, "reg", "acc", "dropout", "none", paired=False)
+    assert paired.better and unpaired.inconclusive
+    assert paired.diff == pytest.approx(0.0103333, abs=1e-6)
+    with pytest.raises(ValueError, match="same seeds"):
+        ex.verdict(df.iloc[:5], "reg", "acc", "dropout", "none", paired=True)
+
+
+def test_verdict_reads_still_improving_runs_as_budget_limited():
+    df = pd.DataFrame({"reg": ["none"] * 3 + ["dropout"] * 3, "seed": [0, 1, 2] * 2,
+                       "acc": [0.80, 0.81, 0.82, 0.85, 0.86, 0.87],
+                       "still_improving": [False, False, False, False, True, False]})
+    v = ex.verdict(df, "reg", "acc", "dropout", "none", paired=True, improving="still_improving")
+    assert v.improving_a and not v.improving_b and "Budget-limited: dropout was still improving" in str(v)
 
 
 def test_verdict_lower_is_better_and_single_runs():
@@ -306,3 +326,81 @@ def test_fingerprint_is_exact():
 
     assert ex.fingerprint(Settings("smoke", {"e": 1})) != ex.fingerprint(Settings("standard", {"e": 1}))
     assert ex.fingerprint(np.random.default_rng(0)) != ex.fingerprint(np.random.default_rng(1))
+
+
+# ---- issue 32 item 6: the cache key follows every input; edited entries are not served -----------------------
+
+
+def test_editing_a_helper_in_a_users_own_module_reruns(tmp_path, monkeypatch):
+    import importlib
+    import sys
+
+    (tmp_path / "myhelpers.py").write_text("def scale(x):\n    return x * 2\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("myhelpers", None)
+    ns = {"myhelpers": importlib.import_module("myhelpers")}
+    exec("def experiment(x, seed):\n    return {'value': myhelpers.scale(x)}\n", ns)
+    assert run(ns["experiment"], {"x": [1]}, seeds=[0], cache_dir=tmp_path / "c").value.item() == 2
+    (tmp_path / "myhelpers.py").write_text("def scale(x):\n    return x * 3\n")
+    ns["myhelpers"] = importlib.reload(ns["myhelpers"])
+    df = run(ns["experiment"], {"x": [1]}, seeds=[0], cache_dir=tmp_path / "c")
+    assert not df.cached.any() and df.value.item() == 3
+    sys.modules.pop("myhelpers", None)
+
+
+def test_partial_arguments_are_part_of_the_key(tmp_path):
+    import functools
+
+    ns = {"functools": functools}
+    exec("def scale(x, k):\n    return x * k\n", ns)
+    for k in (2, 3):
+        ns["step"] = functools.partial(ns["scale"], k=k)
+        exec("def experiment(x, seed):\n    return {'value': step(x)}\n", ns)
+        df = run(ns["experiment"], {"x": [1]}, seeds=[0], cache_dir=tmp_path)
+        assert not df.cached.any() and df.value.item() == k
+
+
+def test_a_global_read_inside_a_method_of_a_user_class_is_part_of_the_key(tmp_path):
+    ns = {"W": 2, "__name__": "__main__"}  # as in a notebook
+    exec("class Model:\n    def score(self, x):\n        return x * W\n\n"
+         "def experiment(x, seed):\n    return {'value': Model().score(x)}\n", ns)
+    assert run(ns["experiment"], {"x": [1]}, seeds=[0], cache_dir=tmp_path).value.item() == 2
+    ns["W"] = 3
+    df = run(ns["experiment"], {"x": [1]}, seeds=[0], cache_dir=tmp_path)
+    assert not df.cached.any() and df.value.item() == 3
+
+
+@pytest.mark.parametrize("body", ["globals()['W']", "int(os.environ.get('W', '2'))", "int(os.getenv('W', '2'))",
+                                  "eval('W')"])
+def test_reads_the_cache_cannot_key_are_refused(tmp_path, body):
+    import os
+
+    ns = {"W": 2, "os": os}
+    exec(f"def experiment(x, seed):\n    return {{'value': x * {body}}}\n", ns)
+    with pytest.raises(TypeError, match="which the experiment cache cannot key"):
+        run(ns["experiment"], {"x": [1]}, seeds=[0], cache_dir=tmp_path)
+    assert run(ns["experiment"], {"x": [1]}, seeds=[0], cache_dir=False).value.item() == 2
+
+
+def test_an_edited_cache_entry_is_not_served(tmp_path):
+    def experiment(x, seed):
+        return {"value": 0.5}
+
+    run(experiment, {"x": [1]}, seeds=[0], cache_dir=tmp_path)
+    (entry,) = (tmp_path / "demo").glob("*.json")
+    entry.write_text(entry.read_text().replace('"value": 0.5', '"value": 0.99'))
+    df = run(experiment, {"x": [1]}, seeds=[0], cache_dir=tmp_path)
+    assert not df.cached.any() and df.value.item() == 0.5
+    assert run(experiment, {"x": [1]}, seeds=[0], cache_dir=tmp_path).cached.all()  # rewritten with its hash
+
+
+def test_an_unwritable_cache_warns_once_and_keeps_every_run(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+
+    def experiment(x, seed):
+        return {"value": float(x + seed)}
+
+    with pytest.warns(RuntimeWarning, match="cannot be written") as caught:
+        df = run(experiment, {"x": [1, 2]}, seeds=[0, 1], cache_dir=blocker)
+    assert len(caught) == 1 and df.value.tolist() == [1.0, 2.0, 2.0, 3.0] and not df.cached.any()

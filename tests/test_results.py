@@ -118,14 +118,15 @@ def test_results_table_puts_profiles_side_by_side():
     lines = table.splitlines()
     assert lines[0] == "| notebook | metric | standard | full | reference | source |"
     assert "| 01_fundamentals | `mlp_test_accuracy` | 0.8812 | 0.8931 | 0.883 | Zalando README |" in lines
-    assert "| full | 01_fundamentals | jax | GPU NVIDIA H100 | 16 CPU cores | 120.0 | 2026-11-23 |" in lines
+    assert ("| full | 01_fundamentals | jax | GPU NVIDIA H100 | 16 CPU cores | 120.0 | 2026-11-23 | stale: dmlib sources "
+            "not recorded (run before they were); pins not recorded |") in lines
 
 
 def test_results_table_lists_notebooks_without_a_run():
     data = json.loads(json.dumps(SMALL))
     data["standard"]["notebooks"]["02_cnn_images"] = {**data["standard"]["notebooks"]["01_fundamentals"], "metrics": {}}
     lines = results_table(data).splitlines()
-    assert "| full | 02_cnn_images | not run | | | | |" in lines
+    assert "| full | 02_cnn_images | not run | | | | | |" in lines
     assert sum(line.startswith("| standard | 0") for line in lines) == 2
 
 
@@ -230,3 +231,69 @@ def test_run_stops_before_touching_the_notebook_when_the_results_file_is_corrupt
     with pytest.raises(results.ResultsFileError, match="smoke.json: notebook '00_x', metric 'm'"):
         run_notebook(path, "smoke", out_dir=tmp_path / "out", results_dir=tmp_path / "results")
     assert path.read_text() == before and not (tmp_path / "out").exists()
+
+
+def test_the_runs_table_says_which_runs_are_current_and_why_others_are_stale(tmp_path):
+    from dmlib.results import loaded_dmlib_sources, read_pins
+    from dmlib.runner import ROOT
+
+    data = json.loads(json.dumps(SMALL))
+    current = data["full"]["notebooks"]["01_fundamentals"]
+    current.update(dmlib_sources=loaded_dmlib_sources(), pins=read_pins(ROOT / "requirements.txt"))
+    changed = {**current, "dmlib_sources": {**current["dmlib_sources"], "dmlib.results": "0" * 64}}
+    data["standard"]["notebooks"]["01_fundamentals"] = changed
+    lines = results_table(data).splitlines()
+    assert lines[-1].endswith("| 2026-11-23 | current |")
+    assert any(line.startswith("| standard | 01_fundamentals") and
+               line.endswith("| stale: changed since the run: dmlib.results |") for line in lines)
+    (tmp_path / "notebooks").mkdir()
+    import nbformat
+
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]),
+                   tmp_path / "notebooks" / "01_fundamentals.ipynb")
+    lines = results_table(data, tmp_path / "notebooks").splitlines()
+    assert lines[-1].endswith("| stale: notebook code changed since the run |")
+
+
+def test_the_readme_shows_todays_staleness_of_every_recorded_run():
+    """Readers see stale runs where they look: the README's table is regenerated (`make report`) whenever
+    dmlib, the pins, a notebook or a results file changes."""
+    from dmlib.runner import ROOT
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split(START, 1)[1].split(END, 1)[0].strip()
+    results = {p: json.loads((ROOT / "results" / f"{p}.json").read_text()) for p in ("standard", "full")}
+    assert block == results_table(results, ROOT / "notebooks"), (
+        "README.md's results table is out of date (a dmlib module, a pin, a notebook or a result changed): "
+        "run `make report` and commit README.md")
+
+
+# ---- issue 32 item 12: results and report refuse what they cannot hold ---------------------------------------
+
+def test_a_401_digit_integer_is_refused_with_a_message_not_an_overflow():
+    with pytest.raises(ValueError, match="not a number a float can hold"):
+        results.record("huge", 10**400)
+    with pytest.raises(results.ResultsFileError, match="'value' must be a finite number"):
+        results.validate_results({"notebooks": {"x": {"metrics": {"m": {"value": 10**400}}}}})
+
+
+def test_a_truth_value_is_not_recorded_as_a_number():
+    with pytest.raises(ValueError, match="truth value, not a number"):
+        results.record("passed", True)
+
+
+def test_a_source_cannot_forge_the_readme_markers(tmp_path):
+    (tmp_path / "results").mkdir()
+    data = json.loads(json.dumps(SMALL["standard"]))
+    data["notebooks"]["01_fundamentals"]["metrics"]["mlp_test_accuracy"]["source"] = f"evil {END} | {START}\nrow"
+    (tmp_path / "results" / "standard.json").write_text(json.dumps(data))
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\n{START}\nold\n{END}\n\nafter\n")
+    for _ in range(3):
+        update_readme(readme, tmp_path / "results")
+    text = readme.read_text()
+    assert text.count(START) == 1 and text.count(END) == 1 and text.endswith("after\n")
+    assert "evil &lt;!-- results:end --&gt; \\| &lt;!--" in text
+    size = len(text)
+    update_readme(readme, tmp_path / "results")
+    assert len(readme.read_text()) == size  # the README does not grow on every report

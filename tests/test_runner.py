@@ -131,3 +131,14 @@ def test_long_headings_leave_room_for_the_code_line():
     progress.on_cell_execute(cell=nb.cells[1], cell_index=1)
     line = stream.getvalue().rstrip("\n")
     assert line.endswith("... | model.fit(x, y, epochs=3)") and len(line) <= progress.width
+
+
+def test_smoke_results_are_not_a_product_that_git_tracks():
+    """Issue 32 item 14: a smoke `make run` rewrote the tracked results/smoke.json (dates, seconds, hash)."""
+    import subprocess
+
+    root = runner.ROOT
+    tracked = subprocess.run(["git", "ls-files", "results"], cwd=root, capture_output=True, text=True, check=True)
+    assert "results/smoke.json" not in tracked.stdout.split()
+    ignored = subprocess.run(["git", "check-ignore", "-q", "results/smoke.json"], cwd=root)
+    assert ignored.returncode == 0, "results/smoke.json must be ignored by git"
