@@ -47,21 +47,33 @@ def doctor() -> int:
         print(f"Profile:   NOT USABLE: {err}")
     print(f"Cache:     {ds.cache_dir()} (DMLIB_CACHE)")
     mirrors = ds.mirrors()
-    print(f"Mirrors:   {os.pathsep.join(map(str, mirrors)) if mirrors else '(none; set DMLIB_DATA_MIRRORS)'}")
-    print(f"Offline:   {'yes (DMLIB_OFFLINE=1: no downloads)' if ds.offline() else 'no (missing data is downloaded)'}")
+    none = f"(none; record one with `{ds.CLI} datasets use-mirror PATH`, or set DMLIB_DATA_MIRRORS)"
+    print(f"Mirrors:   {os.pathsep.join(map(str, mirrors)) if mirrors else none}")
+    try:
+        print(f"Offline:   {'yes (DMLIB_OFFLINE=1: no downloads)' if ds.offline() else 'no (missing data is downloaded)'}")
+    except ds.DatasetError as err:
+        problems.append(str(err))
+        print(f"Offline:   NOT USABLE: {err}")
     print()
+    table = ds.status()
     with pd.option_context("display.max_colwidth", 120, "display.width", 200):
-        print(ds.status().to_string(index=False))
+        print(table.to_string(index=False))
+    print(ds.missing_hint(table) or "")
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     return 1 if problems else 0
 
 
-def datasets_cmd(action: str, names: list[str]) -> int:
+def datasets_cmd(action: str, names: list[str], deep: bool = False) -> int:
     """``list``: names and status; ``fetch NAME...``: load (downloading if needed); ``verify``: check
     all (exit 1 only when a dataset the notebooks need is missing or corrupt; optional ones are
     reported); ``use-mirror PATH``: record a mirror folder for every later session;
-    ``forget-mirrors``: forget the recorded ones."""
+    ``forget-mirrors``: forget the recorded ones.
+
+    With ``deep`` (``verify --deep``), every source file is verified again (the record of files
+    verified before is ignored) and every file of the prepared cache is re-derived from its verified
+    sources; one that differs is reported and rebuilt, and the exit code is 1.
+    """
     import pandas as pd
 
     if action in ("use-mirror", "forget-mirrors"):
@@ -87,7 +99,7 @@ def datasets_cmd(action: str, names: list[str]) -> int:
         print(table.merge(ds.status(), on="dataset").to_string(index=False))
         return 0
     if action == "verify":
-        table = ds.status()
+        table = ds.status(deep=deep)
         print(table.to_string(index=False))
         needed = ~table["status"].str.endswith("(optional)")
         failed = table[needed & (table["status"] != "found")]["dataset"].tolist()
@@ -96,10 +108,20 @@ def datasets_cmd(action: str, names: list[str]) -> int:
                 ds.DATASETS[name].find()
             except (ds.DatasetError, OSError) as err:
                 print(f"\n{err}", file=sys.stderr)
-        print(f"\nNothing was downloaded, extracted or copied; the files verified are remembered in "
+        code = 1 if failed else 0
+        if deep:
+            prepared = ds.verify_prepared()
+            print(f"\nPrepared files ({ds.cache_dir() / 'dmlib-prepared'}), re-derived from their verified sources:")
+            print(prepared[["file", "dataset", "result"]].to_string(index=False) if len(prepared) else "(none)")
+            code = code or int(not prepared["ok"].all())
+        print(ds.missing_hint(table) or "")
+        rebuilt = deep and bool(prepared["result"].str.contains("rebuilt from them").any())
+        print("Nothing was downloaded, extracted or copied" + ("; the prepared files that differed from their "
+              "sources were rebuilt from them" if rebuilt else "") + f". The files verified are remembered in "
               f"{ds.cache_dir() / ds.STAMPS_FILE} so that the next check is quick. Optional datasets "
-              "(no notebook needs them by default) do not make verify fail.")
-        return 1 if failed else 0
+              "(no notebook needs them by default) do not make verify fail. The cache folder is trusted like "
+              f"the virtual environment; `{ds.CLI} datasets verify --deep` re-derives what it holds.")
+        return code
     unknown = [n for n in names if n not in ds.DATASETS]
     if unknown or not names:
         print(f"name one or more of: {', '.join(ds.DATASETS)}", file=sys.stderr)
@@ -125,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     p_ds = sub.add_parser("datasets", help="list, fetch or verify datasets; record a mirror folder")
     p_ds.add_argument("action", choices=["list", "fetch", "verify", "use-mirror", "forget-mirrors"])
     p_ds.add_argument("names", nargs="*", help=f"for fetch: {', '.join(ds.DATASETS)}; for use-mirror: PATH")
+    p_ds.add_argument("--deep", action="store_true",
+                      help="verify: also re-derive every prepared file from its verified sources")
     p_run = sub.add_parser("run", help="execute notebooks headless and record results/<profile>.json")
     p_run.add_argument("--profile", default=None,
                        help=f"{' | '.join(PROFILES)}, any case (default: DMLIB_PROFILE, else standard)")
@@ -147,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     except ResultsFileError as err:  # a damaged results/<profile>.json: the message names the file
         print(f"error: {err}", file=sys.stderr)
         return 1
+    except ds.DatasetError as err:  # e.g. DMLIB_OFFLINE=maybe: one clear line
+        print(f"error: {err}", file=sys.stderr)
+        return 1
 
 
 def _command(args: argparse.Namespace) -> int:
@@ -154,7 +181,7 @@ def _command(args: argparse.Namespace) -> int:
     if args.command == "doctor":
         return doctor()
     if args.command == "datasets":
-        return datasets_cmd(args.action, args.names)
+        return datasets_cmd(args.action, args.names, deep=args.deep)
     if args.command == "run":
         from dmlib.runner import run
 
@@ -164,8 +191,19 @@ def _command(args: argparse.Namespace) -> int:
         from dmlib.report import update_readme
         from dmlib.runner import ROOT
 
-        update_readme(args.readme or ROOT / "README.md", ROOT / "results")
+        try:
+            update_readme(args.readme or ROOT / "README.md", ROOT / "results")
+        except (ValueError, OSError) as err:  # no README there, no markers, unwritable: one line, no traceback
+            print(f"error: {err}", file=sys.stderr)
+            return 1
         print("README.md results table updated")
+        from dmlib.report import stale_runs
+
+        stale = stale_runs(ROOT / "results", ROOT / "notebooks")
+        for (prof, nb), reasons in stale.items():
+            print(f"stale: {prof} {nb}: {'; '.join(reasons)}")
+        print(f"{len(stale)} recorded run(s) stale: re-run them with `make run PROFILE=<profile> NB=<number>`"
+              if stale else "every recorded run is current")
         return 0
     if args.command == "bench":
         from dmlib.bench import main as bench

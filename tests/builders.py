@@ -69,3 +69,40 @@ def make_prsa_csv(path: Path, *, rows: int = ds.BEIJING_ROWS, line_ending: str =
         df.loc[100, "TEMP"] = np.nan
     path.write_bytes(df.to_csv(index=False, na_rep="NA", lineterminator=line_ending).encode())
     return path
+
+
+def zeros_gzip(n: int) -> bytes:
+    """A gzip file that inflates to ``n`` zero bytes (about n / 1000 bytes): a small decompression bomb."""
+    import zlib
+
+    c = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block, parts, left = bytes(1 << 20), [], n
+    while left:
+        parts.append(c.compress(block[: min(left, len(block))]))
+        left -= min(left, len(block))
+    return b"".join(parts) + c.flush()
+
+
+def lying_zip(path: Path, members: dict[str, bytes], liar: str, claimed: bytes, inflated: int) -> Path:
+    """A zip holding ``members`` and ``liar``, whose headers give the size and CRC of ``claimed`` but whose
+    deflated data inflates to ``inflated`` zero bytes (the zip of a bomb that trusts its header)."""
+    import struct
+    import zlib
+
+    local, central = b"", b""
+    entries = [(n, zlib.compress(d, 9)[2:-4], zlib.crc32(d), len(d)) for n, d in members.items()]
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block, parts, left = bytes(1 << 20), [], inflated
+    while left:
+        parts.append(c.compress(block[: min(left, len(block))]))
+        left -= min(left, len(block))
+    entries.append((liar, b"".join(parts) + c.flush(), zlib.crc32(claimed), len(claimed)))
+    for name, data, crc, size in entries:
+        raw = name.encode()
+        central += struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0, 8, 0, 0, crc, len(data), size,
+                               len(raw), 0, 0, 0, 0, 0, len(local)) + raw
+        local += struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, 8, 0, 0, crc, len(data), size, len(raw), 0)
+        local += raw + data
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(entries), len(entries), len(central), len(local), 0)
+    path.write_bytes(local + central + end)
+    return path

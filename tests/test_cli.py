@@ -104,3 +104,26 @@ def test_report_with_a_corrupt_results_file_names_it_and_exits_1(workbook, monke
     assert cli.main(["report", "--readme", str(workbook / "README.md")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "standard.json" in err and "Traceback" not in err
+
+
+def test_notebooks_without_their_data_stop_pytest_with_one_plain_message(tmp_path):
+    """Issue 32 item 14: the message started with `_pytest.outcomes.Exit:`; now it is one ERROR line, exit 4
+    (`make test` reports it as make's own exit status 2)."""
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DMLIB_", "PYTEST_"))}
+    env.update(DMLIB_OFFLINE="1", DMLIB_CACHE=str(tmp_path / "empty-cache"), HOME=str(tmp_path))
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "notebooks/00_start_here.ipynb"], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 4, out[-2000:]
+    assert "_pytest.outcomes.Exit" not in out and "Traceback" not in out
+    assert proc.stderr.lstrip().startswith("ERROR: The datasets") and "DeprecationWarning" not in out
+
+
+def test_report_refuses_a_missing_readme_with_one_line(tmp_path, capsys):
+    assert cli.main(["report", "--readme", str(tmp_path / "nonexistent" / "README.md")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+    (tmp_path / "README.md").write_text("no markers here\n")
+    assert cli.main(["report", "--readme", str(tmp_path / "README.md")]) == 1
+    assert "lacks the markers" in capsys.readouterr().err

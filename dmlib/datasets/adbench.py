@@ -22,6 +22,7 @@ from dmlib.datasets.store import (
     DatasetInfo,
     _locate,
     _where,
+    download_cap,
     read_verified,
     register,
 )
@@ -90,8 +91,9 @@ def load_adbench(name: str) -> tuple[np.ndarray, np.ndarray]:
         raise TypeError(f"name must be a string, one of {', '.join(ADBENCH_SETS)}; got {type(name).__name__}")
     if name not in ADBENCH_FILES:
         raise ValueError(f"unknown ADBench set {name!r}; choose one of {', '.join(ADBENCH_FILES)}")
-    filename = ADBENCH_FILES[name][0]
-    _, (X, y) = _locate("adbench", "adbench", filename, _verify_adbench(name), ADBENCH_URL + filename)
+    filename, size = ADBENCH_FILES[name][:2]
+    _, (X, y) = _locate("adbench", "adbench", filename, _verify_adbench(name), ADBENCH_URL + filename,
+                        max_bytes=download_cap(size))
     return X, y
 
 

@@ -1,13 +1,13 @@
 """Fashion-MNIST (Xiao et al. 2017, MIT licence): 70,000 28x28 grey-scale clothing images.
 
 Each IDX file is verified by the sha256 of its *decompressed* content: Debian's copies are
-recompressed, so the ``.gz`` bytes differ between copies while the content is identical.
+recompressed, so the ``.gz`` bytes differ between copies while the content is identical. The
+content is inflated as a stream that stops just past its official size, so a decompression bomb
+costs no more memory than the real file.
 """
 
 from __future__ import annotations
 
-import gzip
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,12 +16,15 @@ import numpy as np
 from dmlib.datasets.store import (
     CorruptFileError,
     DatasetInfo,
+    Prepared,
     _load_prepared,
     _locate,
     _or_prepared,
     _save_prepared,
     _sha256,
     _where,
+    download_cap,
+    gunzip_capped,
     register,
 )
 
@@ -34,6 +37,15 @@ FASHION_MNIST_FILES: dict[str, tuple[str, int]] = {
     "t10k-images-idx3-ubyte.gz": ("5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b", 7_840_016),
     "t10k-labels-idx1-ubyte.gz": ("0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34", 10_008),
 }
+# bytes of the upstream .gz files (what a download gives; Debian's copies are 23-24 bytes smaller):
+# a download stops at download_cap() of these.
+FASHION_MNIST_GZ_BYTES: dict[str, int] = {
+    "train-images-idx3-ubyte.gz": 26_421_880,
+    "train-labels-idx1-ubyte.gz": 29_515,
+    "t10k-images-idx3-ubyte.gz": 4_422_102,
+    "t10k-labels-idx1-ubyte.gz": 5_148,
+}
+_NAMES = ["x_train", "y_train", "x_test", "y_test"]
 FASHION_MNIST_CLASSES = [
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 ]
@@ -59,19 +71,16 @@ def read_idx(data: bytes) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
 
 
-def _gunzip(path: Path) -> bytes:
-    try:
-        with gzip.open(path, "rb") as f:
-            return f.read()
-    except (OSError, EOFError, zlib.error) as err:  # BadGzipFile is an OSError
-        raise CorruptFileError(f"cannot decompress ({err.__class__.__name__}: {err})") from None
+def _gunzip(path: Path, size: int) -> bytes:
+    """The decompressed content, read as a stream that stops past ``size`` bytes (the official size)."""
+    return gunzip_capped(path, size)
 
 
 def _verify_fashion(filename: str) -> Callable[[Path], np.ndarray]:
     digest, size = FASHION_MNIST_FILES[filename]
 
     def verify(path: Path) -> np.ndarray:
-        data = _gunzip(path)
+        data = _gunzip(path, size)
         if len(data) != size:
             raise CorruptFileError(f"decompressed to {len(data):,} bytes, expected {size:,}")
         if _sha256(data) != digest:
@@ -100,24 +109,34 @@ def load_fashion_mnist() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarra
         >>> x_train.shape, y_test.shape
         ((60000, 28, 28), (10000,))
     """
-    sources = {f: digest for f, (digest, _) in FASHION_MNIST_FILES.items()}
-    names = ["x_train", "y_train", "x_test", "y_test"]
-    prepared = _load_prepared("fashion-mnist", sources, names)
+    prepared = _load_prepared("fashion-mnist", _sources(), _NAMES)
     if prepared is not None:
         return (prepared["x_train"], prepared["y_train"]), (prepared["x_test"], prepared["y_test"])
+    out = _build(download=True)
+    _save_prepared("fashion-mnist", out, _sources())
+    return (out["x_train"], out["y_train"]), (out["x_test"], out["y_test"])
+
+
+def _sources(key: str = "fashion-mnist") -> dict[str, str]:
+    """What the prepared file is bound to: the hashes of the decompressed IDX files."""
+    return {f: digest for f, (digest, _) in FASHION_MNIST_FILES.items()}
+
+
+def _build(download: bool = False) -> dict[str, np.ndarray]:
+    """The four arrays, parsed from the verified IDX files (downloaded only if ``download``)."""
     arrays = {}
     for filename in FASHION_MNIST_FILES:
         _, arrays[filename] = _locate(
-            "fashion-mnist", "fashion-mnist", filename, _verify_fashion(filename), FASHION_MNIST_URL + filename
+            "fashion-mnist", "fashion-mnist", filename, _verify_fashion(filename),
+            FASHION_MNIST_URL + filename if download else None,
+            max_bytes=download_cap(FASHION_MNIST_GZ_BYTES[filename]),
         )
-    out = {
+    return {
         "x_train": arrays["train-images-idx3-ubyte.gz"],
         "y_train": arrays["train-labels-idx1-ubyte.gz"],
         "x_test": arrays["t10k-images-idx3-ubyte.gz"],
         "y_test": arrays["t10k-labels-idx1-ubyte.gz"],
     }
-    _save_prepared("fashion-mnist", out, sources)
-    return (out["x_train"], out["y_train"]), (out["x_test"], out["y_test"])
 
 
 def _find_fashion() -> str:
@@ -127,9 +146,10 @@ def _find_fashion() -> str:
             for f in FASHION_MNIST_FILES
         }))
 
-    sources = {f: digest for f, (digest, _) in FASHION_MNIST_FILES.items()}
-    return _or_prepared(sources_where, "fashion-mnist", sources, ["x_train", "y_train", "x_test", "y_test"])
+    return _or_prepared(sources_where, "fashion-mnist", list(FASHION_MNIST_FILES),
+                        {"fashion-mnist": (_sources(), _NAMES)})
 
 
 register(DatasetInfo("fashion-mnist", "Fashion-MNIST, 70,000 28x28 clothing images", "MIT",
-                     load_fashion_mnist, _find_fashion))
+                     load_fashion_mnist, _find_fashion,
+                     prepared=Prepared(("fashion-mnist",), _sources, lambda keys: {"fashion-mnist": _build()})))

@@ -27,12 +27,13 @@ import numpy as np
 from dmlib.datasets.store import (
     CorruptFileError,
     DatasetInfo,
-    DatasetUnavailableError,
+    Prepared,
     UnsafeArchiveError,
     _describe,
     _fetch,
     _file_digest,
     _load_prepared,
+    _or_prepared,
     _save_prepared,
     _search,
     _stamp,
@@ -40,12 +41,14 @@ from dmlib.datasets.store import (
     _unavailable,
     cache_dir,
     check_member,
+    download_cap,
     mirrors,
     register,
 )
 
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 IMDB_OFFICIAL_MD5 = "7c2ac02c03563afcf9b574c7e56c153a"
+IMDB_ARCHIVE_BYTES = 84_125_825  # the official archive; a download stops at download_cap() of it
 # Archives whose content was verified (so a quick check may accept them by their hash alone):
 # the re-packed archive of the offline mirror (see its README).
 IMDB_KNOWN_SHA256 = {"15efe61b046bab2235aba67dd0c29f9768a163a0b62ec53fbed7c6f03e292738"}
@@ -71,6 +74,7 @@ _IMDB_NAME = re.compile(r"^(\d+)_(\d+)\.txt$")
 _SPLITS = {"imdb-train": ["train/neg", "train/pos"], "imdb-test": ["test/neg", "test/pos"],
            "imdb-unsup": ["train/unsup"]}
 _PACKED = ["blob", "offsets", "labels"]
+_WANTED = ["aclImdb.tar.gz (or aclImdb_v1.tar.gz, or an extracted aclImdb/ folder)"]
 
 Reviews = dict[str, dict[str, bytes]]  # folder -> file name -> content
 
@@ -201,9 +205,9 @@ def _reviews(folders: list[str], download: bool = True) -> Reviews:
         found = _search("", filename, lambda p: _read_archive(p, folders), searched)
         if found is not None:
             return found[1]  # type: ignore[return-value]
-    wanted = ["aclImdb.tar.gz (or aclImdb_v1.tar.gz, or an extracted aclImdb/ folder)"]
     url = IMDB_URL if download else None
-    return _fetch("imdb", wanted, url, cache_dir() / IMDB_ARCHIVES[0], lambda p: _read_archive(p, folders), searched)
+    return _fetch("imdb", _WANTED, url, cache_dir() / IMDB_ARCHIVES[0], lambda p: _read_archive(p, folders), searched,
+                  max_bytes=download_cap(IMDB_ARCHIVE_BYTES))
 
 
 def _text(data: bytes) -> str:
@@ -238,15 +242,26 @@ def _sources(folders: list[str]) -> dict[str, str]:
     return {folder: IMDB_TREE_SHA256[folder] for folder in folders}
 
 
+def _key_sources(key: str) -> dict[str, str]:
+    """What the prepared file ``key`` (``imdb-train``, ``imdb-test``, ``imdb-unsup``) is bound to."""
+    return _sources(_SPLITS[key])
+
+
+def _build(keys: list[str], download: bool = False) -> dict[str, dict[str, np.ndarray]]:
+    """The packed arrays of ``keys``, from one read of the verified sources (downloaded only if ``download``)."""
+    reviews = _reviews([f for k in keys for f in _SPLITS[k]], download=download)
+    return {k: _pack(reviews, _SPLITS[k]) for k in keys}
+
+
 def _splits(keys: list[str]) -> dict[str, dict[str, np.ndarray]]:
     """The prepared arrays of ``keys``; missing ones are built from one read of the sources."""
-    out = {k: _load_prepared(k, _sources(_SPLITS[k]), _PACKED) for k in keys}
+    out = {k: _load_prepared(k, _key_sources(k), _PACKED) for k in keys}
     todo = [k for k, v in out.items() if v is None]
     if todo:
-        reviews = _reviews([f for k in todo for f in _SPLITS[k]])
+        built = _build(todo, download=True)
         for k in todo:
-            out[k] = _pack(reviews, _SPLITS[k])
-            _save_prepared(k, out[k], _sources(_SPLITS[k]))  # type: ignore[arg-type]
+            out[k] = built[k]
+            _save_prepared(k, built[k], _key_sources(k))
     return out  # type: ignore[return-value]
 
 
@@ -325,18 +340,15 @@ def _find_sources() -> str:
         found = _search("", filename, _quick_archive_check, searched, remember=rules)
         if found is not None:
             return str(found[0])
-    raise _unavailable("imdb", ["aclImdb.tar.gz (or aclImdb_v1.tar.gz, or an extracted aclImdb/ folder)"], searched)
+    raise _unavailable("imdb", _WANTED, searched)
 
 
 def _find_imdb() -> str:
-    try:
-        return _find_sources()
-    except DatasetUnavailableError:
-        labelled = [k for k in _SPLITS if k != "imdb-unsup"]
-        if any(_load_prepared(k, _sources(_SPLITS[k]), _PACKED, check_content=False) is None for k in labelled):
-            raise
-        return f"{cache_dir() / 'dmlib-prepared'} (prepared from verified files)"
+    """Where verified sources are, else the labelled prepared files if they load (content hash included)."""
+    labelled = {k: (_key_sources(k), _PACKED) for k in _SPLITS if k != "imdb-unsup"}
+    return _or_prepared(_find_sources, "imdb", _WANTED, labelled)
 
 
 register(DatasetInfo("imdb", "IMDB Large Movie Review Dataset v1.0 (aclImdb), raw reviews",
-                     "research use (Maas et al. 2011)", lambda: load_imdb(include_unsup=True), _find_imdb))
+                     "research use (Maas et al. 2011)", lambda: load_imdb(include_unsup=True), _find_imdb,
+                     prepared=Prepared(tuple(_SPLITS), _key_sources, _build)))

@@ -6,7 +6,14 @@ from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
 
-from dmlib.datasets.store import DatasetInfo, DatasetUnavailableError, _load_prepared, _save_prepared, register
+from dmlib.datasets.store import (
+    DatasetInfo,
+    DatasetUnavailableError,
+    Prepared,
+    _load_prepared,
+    _save_prepared,
+    register,
+)
 
 _NAMES = ["x_train", "y_train", "x_test", "y_test"]
 
@@ -44,21 +51,35 @@ def load_mnist1d(
     key = "mnist1d-shuffled" if shuffle_seq else "mnist1d"
     data = _load_prepared(key, _sources(shuffle_seq), _NAMES)
     if data is None:
-        from mnist1d.data import get_dataset_args, make_dataset
-
-        args = get_dataset_args()
-        args.shuffle_seq = shuffle_seq
-        state = np.random.get_state()  # make_dataset reseeds NumPy's global generator
-        try:
-            ds = make_dataset(args)
-        finally:
-            np.random.set_state(state)
-        data = {"x_train": ds["x"], "y_train": ds["y"], "x_test": ds["x_test"], "y_test": ds["y_test"]}
+        data = _generate(shuffle_seq)
         _save_prepared(key, data, _sources(shuffle_seq))
     return (
         (data["x_train"].astype(np.float32), data["y_train"].astype(np.int64)),
         (data["x_test"].astype(np.float32), data["y_test"].astype(np.int64)),
     )
+
+
+def _generate(shuffle_seq: bool) -> dict[str, np.ndarray]:
+    """The arrays as ``mnist1d.data.make_dataset`` generates them (NumPy's global generator kept)."""
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    args = get_dataset_args()
+    args.shuffle_seq = shuffle_seq
+    state = np.random.get_state()  # make_dataset reseeds NumPy's global generator
+    try:
+        ds = make_dataset(args)
+    finally:
+        np.random.set_state(state)
+    return {"x_train": ds["x"], "y_train": ds["y"], "x_test": ds["x_test"], "y_test": ds["y_test"]}
+
+
+_KEYS = ("mnist1d", "mnist1d-shuffled")
+
+
+def _build(keys: list[str]) -> dict[str, dict[str, np.ndarray]]:
+    """Generate the arrays of the prepared files ``keys`` again (for ``datasets verify --deep``)."""
+    _find_mnist1d()  # the generator must be installed
+    return {k: _generate(k == "mnist1d-shuffled") for k in keys}
 
 
 def _find_mnist1d() -> str:
@@ -70,4 +91,5 @@ def _find_mnist1d() -> str:
 
 
 register(DatasetInfo("mnist1d", "MNIST-1D, 5,000 sequences of length 40", "Apache-2.0 (generator)",
-                     lambda: (load_mnist1d(), load_mnist1d(True)), _find_mnist1d))
+                     lambda: (load_mnist1d(), load_mnist1d(True)), _find_mnist1d,
+                     prepared=Prepared(_KEYS, lambda key: _sources(key == "mnist1d-shuffled"), _build)))

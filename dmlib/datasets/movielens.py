@@ -28,12 +28,16 @@ from dmlib.datasets.store import (
     _search,
     _sha256,
     cache_dir,
+    check_size,
+    download_cap,
     read_verified,
+    read_zip_member,
     register,
 )
 
 MOVIELENS_URL = "https://files.grouplens.org/datasets/movielens/ml-100k.zip"
 MOVIELENS_ZIP = "ml-100k.zip"
+MOVIELENS_ZIP_BYTES = 4_924_029  # the official archive: a download, or a copy, may have download_cap() of it
 MOVIELENS_FOLDS: tuple[str, ...] = ("u1", "u2", "u3", "u4", "u5", "ua", "ub")
 # bytes and sha256 of the official files (the mirror's README table).
 MOVIELENS_FILES: dict[str, tuple[int, str]] = {
@@ -69,19 +73,27 @@ def _verify_file(filename: str) -> Callable[[Path], bytes]:
 
 
 def _verify_zip(filename: str) -> Callable[[Path], bytes]:
-    """Check the official archive in memory: the member ``ml-100k/<filename>`` by size and sha256."""
+    """Check the official archive in memory: the member ``ml-100k/<filename>`` by size and sha256.
+
+    The archive is refused beyond the official archive's size (plus a margin) before it is opened,
+    the member when its header declares another size, and the member is inflated as a stream that
+    stops at that size (a header that lies is caught by the CRC, then by the sha256).
+    """
     size, digest = MOVIELENS_FILES[filename]
+    member = f"ml-100k/{filename}"
 
     def verify(path: Path) -> bytes:
+        check_size(path, download_cap(MOVIELENS_ZIP_BYTES))
         try:
             with zipfile.ZipFile(path) as zf:
                 try:
-                    info = zf.getinfo(f"ml-100k/{filename}")
+                    info = zf.getinfo(member)
                 except KeyError:
-                    raise CorruptFileError(f"the archive holds no ml-100k/{filename}") from None
+                    raise CorruptFileError(f"the archive holds no {member}") from None
                 if info.file_size != size:  # checked before anything is decompressed
-                    raise CorruptFileError(f"ml-100k/{filename} has {info.file_size:,} bytes, expected {size:,}")
-                data = zf.read(info)
+                    raise CorruptFileError(f"{member} has {info.file_size:,} bytes by its header, expected {size:,}: "
+                                           "not the official archive")
+                data = read_zip_member(zf, member, size)
         except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as err:
             raise CorruptFileError(f"cannot read the archive ({err.__class__.__name__}: {err})") from None
         if _sha256(data) != digest:
@@ -107,7 +119,8 @@ def _read(filename: str) -> bytes:
     if found is not None:
         return found[1]
     dest = cache_dir() / MOVIELENS_ZIP
-    _fetch("movielens-100k", _WANTED, MOVIELENS_URL, dest, _verify_whole_zip, searched)
+    _fetch("movielens-100k", _WANTED, MOVIELENS_URL, dest, _verify_whole_zip, searched,
+           max_bytes=download_cap(MOVIELENS_ZIP_BYTES))
     return _verify_zip(filename)(dest)
 
 
@@ -250,7 +263,8 @@ def _find_movielens() -> str:
         if found is None:
             found = _search("", MOVIELENS_ZIP, _verify_whole_zip, searched, remember=_describe(MOVIELENS_FILES))
         if found is None:
-            _fetch("movielens-100k", _WANTED, None, cache_dir() / MOVIELENS_ZIP, _verify_whole_zip, searched)
+            _fetch("movielens-100k", _WANTED, None, cache_dir() / MOVIELENS_ZIP, _verify_whole_zip, searched,
+                   max_bytes=download_cap(MOVIELENS_ZIP_BYTES))
         else:
             places.add(str(found[0].parent if found[0].name != MOVIELENS_ZIP else found[0]))
     return ", ".join(sorted(places))

@@ -18,9 +18,20 @@ every member header checked first (no member outside the target, no links, bound
 size). Missing data raises :class:`DatasetUnavailableError` naming every place searched and the
 command that fixes it.
 
+Every read is bounded by the official size of what is read: compressed files and archive members
+are inflated as a stream that stops just past the official size (:func:`read_capped`,
+:func:`gunzip_capped`, :func:`read_zip_member`; a zip header's size is checked first but not
+trusted), plain files are refused by their size before they are read, and a download stops at the
+official size plus a margin (:func:`download_cap`). A decompression bomb therefore costs at most
+the official size in memory, and is reported as "not the official file".
+
 The *prepared cache* (``dmlib-prepared/<key>.npz``) makes second loads fast: arrays parsed from
 the verified sources, stored with the hashes of those sources and a hash of their own content,
-both checked on every load; anything that disagrees is rebuilt from the sources. An unwritable
+both checked on every load; anything that disagrees is rebuilt from the sources. Those hashes
+detect damage, not forgery: the cache folder is trusted like the virtual environment (whoever can
+write one can write the other). ``python -m dmlib datasets verify --deep`` re-establishes trust:
+it re-derives every prepared file from its verified sources (:func:`verify_prepared`) and rebuilds
+any that differs. An unwritable
 cache folder is not an error: the data is served from the verified source and not cached (one
 warning naming ``DMLIB_CACHE``); only a download then fails, with a message naming it. Quick
 checks (``status()``, ``datasets verify``, the test suite's up-front check) remember which source
@@ -43,6 +54,7 @@ Adding a dataset: write one module in this package that defines its loader and c
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -56,7 +68,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -66,6 +78,9 @@ T = TypeVar("T")
 SYSTEM_DIRS: dict[str, list[Path]] = {
     "fashion-mnist": [Path("/usr/share/datasets/fashion-mnist")],
 }
+CLI = ".venv/bin/python -m dmlib"
+"""The command line as messages spell it: the project's Python (the system's lacks the packages)."""
+CHUNK = 1 << 20  # bytes read at a time from a stream (decompression, download)
 
 
 class DatasetError(Exception):
@@ -117,7 +132,11 @@ def cache_dir() -> Path:
 
 def recorded_mirrors() -> list[Path]:
     """The mirror folders recorded with ``python -m dmlib datasets use-mirror PATH`` (in the cache's
-    ``dmlib-config.json``); an unreadable record is ignored with a warning.
+    ``dmlib-config.json``, as ``{"mirrors": ["/absolute/folder", ...]}``).
+
+    A record that cannot be read, or whose ``mirrors`` is not a list of absolute folder paths (e.g.
+    one string, which would otherwise be searched character by character), is refused as a whole:
+    ignored, with one warning naming the file and how to fix it.
 
     Example:
         >>> recorded_mirrors()  # doctest: +SKIP
@@ -126,13 +145,24 @@ def recorded_mirrors() -> list[Path]:
     path = cache_dir() / CONFIG_FILE
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
-        return [Path(p) for p in config["mirrors"] if isinstance(p, str) and p]
     except (FileNotFoundError, NotADirectoryError):
         return []
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        _warn_once(f"config {path}", f"ignoring {path} ({err.__class__.__name__}: {err}); record a mirror "
-                                     "again with `python -m dmlib datasets use-mirror PATH`")
+    except (OSError, ValueError) as err:
+        _refuse_config(path, f"{err.__class__.__name__}: {err}")
         return []
+    folders = config.get("mirrors") if isinstance(config, dict) else None
+    if not isinstance(folders, list) or not all(isinstance(p, str) and p and Path(p).is_absolute() for p in folders):
+        held = json.dumps(folders if isinstance(config, dict) else config)
+        _refuse_config(path, f'"mirrors" must be a list of absolute folder paths, e.g. {{"mirrors": '
+                             f'["/media/usb/datasets"]}}, but it holds {held[:80]}')
+        return []
+    return [Path(p) for p in folders]
+
+
+def _refuse_config(path: Path, why: str) -> None:
+    _warn_once(f"config {path}", f"ignoring the mirrors recorded in {path} ({why}). Record the folder again with "
+                                 f"`{CLI} datasets use-mirror PATH` (it rewrites that file), or remove the record "
+                                 f"with `{CLI} datasets forget-mirrors`.")
 
 
 def mirrors() -> list[Path]:
@@ -199,9 +229,29 @@ def _write_config(folders: list[str]) -> None:
         raise CacheNotWritableError(_cache_message(err, f"cannot record the mirror in {target}")) from None
 
 
+_TRUE = {"1", "true", "yes", "y", "on", "t"}
+_FALSE = {"", "0", "false", "no", "n", "off", "f"}
+
+
 def offline() -> bool:
-    """True when ``DMLIB_OFFLINE`` is set to 1/true/yes: never download."""
-    return os.environ.get("DMLIB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+    """True when ``DMLIB_OFFLINE`` says so (1, true, yes, y, on, t; any case): never download.
+
+    Raises:
+        DatasetError: for a value that is neither a usual "yes" nor a usual "no" (``DMLIB_OFFLINE=maybe``
+            must not silently mean "online").
+
+    Example:
+        >>> os.environ["DMLIB_OFFLINE"] = "Y"; offline()
+        True
+    """
+    raw = os.environ.get("DMLIB_OFFLINE", "")
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise DatasetError(f"DMLIB_OFFLINE={raw!r} is neither yes nor no; use 1 (never download) or 0 (download what "
+                       "is missing), or unset it")
 
 
 def _cache_message(err: OSError, what: str) -> str:
@@ -227,10 +277,9 @@ def _places(subdir: str, filename: str) -> list[tuple[str, Path]]:
 
 def _fix_hint(name: str, filenames: list[str]) -> str:
     return (
-        f"To fix: with internet, run `python -m dmlib datasets fetch {name}`; offline, point "
-        f"DMLIB_DATA_MIRRORS at a folder holding {' and '.join(filenames)} "
-        f"(e.g. `export DMLIB_DATA_MIRRORS=/path/to/shared/datasets`, or record it once with "
-        f"`python -m dmlib datasets use-mirror /path/to/shared/datasets`)."
+        f"To fix: offline, record a folder holding {' and '.join(filenames)} once with "
+        f"`{CLI} datasets use-mirror PATH` (or set DMLIB_DATA_MIRRORS=PATH in every shell); with "
+        f"internet, run `{CLI} datasets fetch {name}`."
     )
 
 
@@ -244,8 +293,22 @@ def _unavailable(name: str, filenames: list[str], searched: list[str]) -> Datase
     return err
 
 
-def _download(url: str, dest: Path, verify: Callable[[Path], T]) -> T:
-    """Download ``url`` to ``dest`` atomically: temporary file, verify, then rename over ``dest``."""
+def download_cap(official: int) -> int:
+    """The most bytes a download (or copy) of a file of ``official`` bytes may have: 10% and 64 KiB more.
+
+    Example:
+        >>> download_cap(1_000_000)
+        1165536
+    """
+    return official + official // 10 + (1 << 16)
+
+
+def _download(url: str, dest: Path, verify: Callable[[Path], T], max_bytes: int) -> T:
+    """Download ``url`` to ``dest`` atomically: temporary file, verify, then rename over ``dest``.
+
+    A server announcing more than ``max_bytes`` is not read, and reading stops just past
+    ``max_bytes`` (CorruptFileError): nothing is saved either way.
+    """
     from tqdm.auto import tqdm
 
     try:
@@ -256,9 +319,20 @@ def _download(url: str, dest: Path, verify: Callable[[Path], T]) -> T:
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as resp:
-            total = int(resp.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc=f"downloading {dest.name}") as bar:
-                while chunk := resp.read(1 << 20):
+            try:
+                announced = int(resp.headers.get("Content-Length") or 0)
+            except ValueError:
+                announced = 0
+            if announced > max_bytes:
+                raise CorruptFileError(f"the server announces {announced:,} bytes, more than the {max_bytes:,} "
+                                       "the official file can have: not the official file; stopped before reading it")
+            written = 0
+            with tqdm(total=announced or None, unit="B", unit_scale=True, desc=f"downloading {dest.name}") as bar:
+                while chunk := resp.read(min(CHUNK, max_bytes + 1 - written)):
+                    written += len(chunk)
+                    if written > max_bytes:
+                        raise CorruptFileError(f"the download exceeds {max_bytes:,} bytes, more than the official "
+                                               "file can have: not the official file; stopped there")
                     out.write(chunk)
                     bar.update(len(chunk))
         result = verify(tmp)
@@ -317,15 +391,16 @@ def _search(subdir: str, filename: str, verify: Callable[[Path], T], searched: l
 
 
 def _fetch(name: str, wanted: list[str], url: str | None, dest: Path, verify: Callable[[Path], T],
-           searched: list[str]) -> T:
-    """Download ``url`` to ``dest`` (verified, atomic), or raise the error listing ``searched``."""
+           searched: list[str], *, max_bytes: int) -> T:
+    """Download ``url`` to ``dest`` (verified, atomic, at most ``max_bytes``: see :func:`download_cap`),
+    or raise the error listing ``searched``."""
     if url is None:
         raise _unavailable(name, wanted, searched)
     if offline():
         searched.append(f"{url} (download: not tried, DMLIB_OFFLINE is set)")
         raise _unavailable(name, wanted, searched)
     try:
-        return _download(url, dest, verify)
+        return _download(url, dest, verify, max_bytes)
     except CacheNotWritableError as err:
         searched.append(f"{url} (download: not possible, {err})")
     except (CorruptFileError, UnsafeArchiveError) as err:
@@ -341,8 +416,11 @@ def _locate(
     filename: str,
     verify: Callable[[Path], T],
     url: str | None,
+    *,
+    max_bytes: int,
 ) -> tuple[Path, T]:
-    """Find the first copy of ``filename`` that passes ``verify``, else download it into the cache.
+    """Find the first copy of ``filename`` that passes ``verify``, else download it into the cache
+    (at most ``max_bytes``, see :func:`download_cap`).
 
     Returns the path used and what ``verify`` returned (the parsed content, where verifying
     already had to read it). With ``url=None`` nothing is downloaded.
@@ -352,7 +430,7 @@ def _locate(
     if found is not None:
         return found  # type: ignore[return-value]
     dest = cache_dir() / subdir / filename
-    return dest, _fetch(name, [filename], url, dest, verify, searched)
+    return dest, _fetch(name, [filename], url, dest, verify, searched, max_bytes=max_bytes)
 
 
 def _where(name: str, subdir: str, filename: str, verify: Callable[[Path], Any], remember: str,
@@ -386,6 +464,88 @@ def read_verified(path: Path, sha256: str, size: int) -> bytes:
     return data
 
 
+def not_official(what: str, cap: int, read: bool = True) -> CorruptFileError:
+    """The error for content longer than the official file's ``cap`` bytes (e.g. a decompression bomb);
+    ``read``: whether reading began (else the size was known from the file system or a header)."""
+    stop = "reading stopped there" if read else "refused before reading it"
+    return CorruptFileError(f"{what} holds more than {cap:,} bytes, more than the official file, so it is not the "
+                            f"official file (a damaged or hostile copy); {stop}. Delete it, or replace it with the "
+                            "official file")
+
+
+def read_capped(stream: IO[bytes], cap: int, what: str) -> bytes:
+    """Read ``stream`` to its end in chunks, but never more than ``cap`` bytes (plus one, to notice more).
+
+    For streams that decompress as they are read (gzip, zip members), memory stays bounded by
+    ``cap`` however much the content would inflate to.
+
+    Raises:
+        CorruptFileError: when the stream holds more than ``cap`` bytes (see :func:`not_official`).
+
+    Example:
+        >>> import io
+        >>> read_capped(io.BytesIO(b"abc"), 3, "u.genre")
+        b'abc'
+    """
+    parts: list[bytes] = []
+    total = 0
+    while chunk := stream.read(min(CHUNK, cap + 1 - total)):
+        total += len(chunk)
+        if total > cap:
+            raise not_official(what, cap)
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def gunzip_capped(path: Path, cap: int) -> bytes:
+    """The decompressed content of the gzip file ``path``, inflated as a stream that stops past ``cap``.
+
+    Raises:
+        CorruptFileError: if it cannot be decompressed, or inflates to more than ``cap`` bytes.
+
+    Example:
+        >>> data = gunzip_capped(Path("t10k-labels-idx1-ubyte.gz"), 10_008)  # doctest: +SKIP
+    """
+    try:
+        with gzip.open(path, "rb") as f:
+            return read_capped(f, cap, "its decompressed content")
+    except (OSError, EOFError, zlib.error) as err:  # BadGzipFile is an OSError
+        raise CorruptFileError(f"cannot decompress ({err.__class__.__name__}: {err})") from None
+
+
+def read_zip_member(zf: zipfile.ZipFile, name: str, cap: int) -> bytes:
+    """The content of the member ``name``, at most ``cap`` bytes: refused from its header when that
+    declares more, then inflated as a stream that stops at the declared size (a header may lie; the
+    CRC then fails).
+
+    Raises:
+        CorruptFileError: if the member is missing, larger than ``cap`` or does not match its header.
+
+    Example:
+        >>> with zipfile.ZipFile("ml-100k.zip") as zf:  # doctest: +SKIP
+        ...     data = read_zip_member(zf, "ml-100k/u.genre", 202)
+    """
+    try:
+        info = zf.getinfo(name)
+    except KeyError:
+        raise CorruptFileError(f"the archive holds no {name}") from None
+    if info.file_size > cap:
+        raise not_official(f"{name} (by its header: {info.file_size:,} bytes)", cap, read=False)
+    try:
+        with zf.open(info) as f:
+            return read_capped(f, cap, name)
+    except zipfile.BadZipFile as err:
+        raise CorruptFileError(f"{name} does not match its own header ({err}), so it is not the official file (a "
+                               "damaged or hostile copy); delete it, or replace it with the official file") from None
+
+
+def check_size(path: Path, cap: int) -> None:
+    """Refuse a file larger than ``cap`` bytes (by its size on disk, before reading anything)."""
+    size = path.stat().st_size
+    if size > cap:
+        raise not_official(f"{path.name} ({size:,} bytes)", cap, read=False)
+
+
 def _file_digest(path: Path, algo: str) -> str:
     h = hashlib.new(algo)
     with open(path, "rb") as f:
@@ -410,8 +570,14 @@ def _read_stamps() -> dict[str, Any]:
         return {}
 
 
+_recheck = False  # set by status(deep=True): verify every file again, whatever the record says
+
+
 def _stamped(path: Path, expected: str, fingerprint: list[Any] | None = None) -> bool:
-    """True if ``path`` was verified to hold ``expected`` and has not changed since."""
+    """True if ``path`` was verified to hold ``expected`` and has not changed since (never during a
+    deep check)."""
+    if _recheck:
+        return False
     entry = _read_stamps().get(str(path))
     try:
         fp = fingerprint if fingerprint is not None else _fingerprint(path)
@@ -547,8 +713,7 @@ def _prepared_meta(z: Any) -> dict[str, Any] | None:
     return meta if isinstance(meta, dict) else None
 
 
-def _load_prepared(key: str, sources: dict[str, str], names: list[str],
-                   check_content: bool = True) -> dict[str, np.ndarray] | None:
+def _load_prepared(key: str, sources: dict[str, str], names: list[str]) -> dict[str, np.ndarray] | None:
     """Load a prepared npz if it is bound to exactly these ``sources`` and holds exactly the arrays
     ``names`` with the content hash it was saved with; else None (the caller rebuilds it).
 
@@ -573,8 +738,6 @@ def _load_prepared(key: str, sources: dict[str, str], names: list[str],
                 warnings.warn(f"{path} holds {sorted(set(z.files) - {_META})}, expected {sorted(names)}; "
                               "rebuilding it from the verified source.", stacklevel=3)
                 return None
-            if not check_content:
-                return {}
             arrays = {k: z[k] for k in names}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile):
         warnings.warn(f"{path} is damaged; rebuilding it from the verified source.", stacklevel=3)
@@ -586,18 +749,58 @@ def _load_prepared(key: str, sources: dict[str, str], names: list[str],
     return arrays
 
 
-def _or_prepared(find_sources: Callable[[], str], key: str, sources: dict[str, str], names: list[str]) -> str:
-    """Where the verified sources are, else the prepared file of ``key`` if it is bound to
-    ``sources`` (its content hash is checked when it is loaded, not here)."""
+def _prepared_problem(key: str, sources: dict[str, str], names: list[str]) -> str | None:
+    """None if the prepared file of ``key`` loads (bound to ``sources``, holding ``names`` with its
+    content hash); else why not, as a line of the searched list."""
+    path = _prepared_path(key)
+    try:
+        if not path.is_file() and not path.is_symlink():
+            return f"{path} (prepared: not there)"
+        with np.load(path, allow_pickle=False) as z:
+            meta = _prepared_meta(z)
+        if meta is None or meta.get("format") != _FORMAT or meta.get("key") != key or meta.get("sources") != sources:
+            return f"{path} (prepared: built from other sources or by another version, not used)"
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        pass  # damaged: _load_prepared says so
+    if _load_prepared(key, sources, names) is None:
+        return f"{path} (prepared: CORRUPT, it does not load: damaged, or not what it was saved with)"
+    return None
+
+
+def _or_prepared(find_sources: Callable[[], str], name: str, wanted: list[str],
+                 prepared: dict[str, tuple[dict[str, str], list[str]]]) -> str:
+    """Where the verified sources are, else where the prepared files are, if every one of them loads
+    (``prepared``: key -> (its sources, its arrays), the content hash included, so that "found"
+    means "loads"). Else DatasetUnavailableError listing the sources searched and each prepared file.
+    """
     try:
         return find_sources()
-    except DatasetUnavailableError:
-        if _load_prepared(key, sources, names, check_content=False) is None:
-            raise
-        return f"{_prepared_path(key)} (prepared from verified files)"
+    except DatasetUnavailableError as err:
+        problems = [p for key, (sources, names) in prepared.items() if (p := _prepared_problem(key, sources, names))]
+        if problems:
+            raise _unavailable(name, wanted, err.searched + problems) from None
+        keys = list(prepared)
+        where = _prepared_path(keys[0]) if len(keys) == 1 else _prepared_path(keys[0]).parent
+        return f"{where} (prepared from verified files)"
 
 
 # --------------------------------------------------------------------------- registry
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The prepared files of a dataset, and how to re-derive them (for ``datasets verify --deep``).
+
+    Attributes:
+        keys: the prepared files, ``dmlib-prepared/<key>.npz``.
+        sources: what the file of a key is bound to (source -> hash), as its loader saves it.
+        build: the arrays of the given keys, re-derived from the verified sources without any
+            download (raises :class:`DatasetUnavailableError` when the sources are not available).
+    """
+
+    keys: tuple[str, ...]
+    sources: Callable[[str], dict[str, str]]
+    build: Callable[[list[str]], dict[str, dict[str, np.ndarray]]]
 
 
 @dataclass(frozen=True)
@@ -613,6 +816,10 @@ class DatasetInfo:
             is none. Never downloads, never extracts or copies data into the cache (it may record
             which files it verified, so that the next check is quick).
         optional: no notebook needs it by default (missing is reported, not an error).
+        checked_when_loaded: ``find`` only checks that a plausible copy is there (sizes, header)
+            without parsing it (for an optional dataset, so that quick checks stay quick); the
+            status is then ``present``, not ``found`` (which means: it loads).
+        prepared: its files in the prepared cache, for ``datasets verify --deep``.
     """
 
     name: str
@@ -621,6 +828,8 @@ class DatasetInfo:
     load: Callable[[], Any]
     find: Callable[[], str]
     optional: bool = False
+    checked_when_loaded: bool = False
+    prepared: Prepared | None = None
 
 
 DATASETS: dict[str, DatasetInfo] = {}
@@ -636,29 +845,128 @@ def register(info: DatasetInfo) -> DatasetInfo:
     return info
 
 
-def status() -> pd.DataFrame:
+def status(deep: bool = False) -> pd.DataFrame:
     """One row per dataset: where a verified copy is, or why none is (no download is tried, nothing
-    is extracted; files verified before and unchanged since are not read again).
+    is extracted; files verified before and unchanged since are not read again, unless ``deep``).
 
-    The ``status`` column is ``found``, ``missing``, ``corrupt``, or ``missing (optional)`` /
-    ``corrupt (optional)`` for a dataset no notebook needs by default.
+    The ``status`` column is ``found`` (it loads: verified sources, or prepared files that pass
+    their checks), ``missing``, ``corrupt``, ``present`` (an optional dataset whose copy is only
+    checked when loaded), with `` (optional)`` added for a dataset no notebook needs by default.
+    The ``where`` column says which check a file passed where there are several (e.g. Beijing).
+
+    Args:
+        deep: verify every source file again, ignoring the record of files verified before.
 
     Example:
         >>> status()  # doctest: +SKIP
                  dataset   status                              where
         0  fashion-mnist    found  /path/to/shared/datasets/fashion-mnist
     """
+    global _recheck
+    rows = []
+    _recheck = deep
+    try:
+        for d in DATASETS.values():
+            suffix = " (optional)" if d.optional else ""
+            try:
+                where = d.find()
+            except (DatasetError, OSError) as err:
+                corrupt = not isinstance(err, DatasetUnavailableError) or err.corrupt
+                rows.append({"dataset": d.name, "status": ("corrupt" if corrupt else "missing") + suffix,
+                             "where": f"run `{CLI} datasets use-mirror PATH` (a folder holding it), or with "
+                                      f"internet `{CLI} datasets fetch {d.name}`"})
+                continue
+            if d.checked_when_loaded:
+                rows.append({"dataset": d.name, "status": "present" + suffix, "where": f"{where} (checked when loaded)"})
+            else:
+                rows.append({"dataset": d.name, "status": "found", "where": where})
+    finally:
+        _recheck = False
+    return pd.DataFrame(rows)
+
+
+def _stored_arrays(key: str) -> tuple[dict[str, Any] | None, dict[str, np.ndarray]]:
+    """The metadata and arrays of a prepared file as stored (no check), or (None, {}) if unreadable."""
+    try:
+        with np.load(_prepared_path(key), allow_pickle=False) as z:
+            return _prepared_meta(z), {k: z[k] for k in z.files if k != _META}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        return None, {}
+
+
+def verify_prepared() -> pd.DataFrame:
+    """Re-derive every file of the prepared cache from its verified sources and compare (the deep part
+    of ``python -m dmlib datasets verify --deep``); rebuild every file that differs.
+
+    The prepared files are checked on every load against the hashes stored inside them, which
+    catches damage but not a forgery (whoever can write the cache can recompute those hashes, as
+    whoever can write the virtual environment can change the code). This re-establishes trust: the
+    arrays are parsed again from the sources, which are verified by the official hashes.
+
+    Returns:
+        One row per prepared file present: ``file``, ``dataset``, ``result`` (``matches its verified
+        sources``, ``DIFFERS from its verified sources: rebuilt from them``, or why it cannot be
+        re-derived) and ``ok`` (False for the last two).
+
+    Example:
+        >>> verify_prepared()  # doctest: +SKIP
+                       file        dataset                         result    ok
+        0  fashion-mnist.npz  fashion-mnist  matches its verified sources  True
+    """
     rows = []
     for d in DATASETS.values():
+        if d.prepared is None:
+            continue
+        present = [k for k in d.prepared.keys if _prepared_path(k).exists() or _prepared_path(k).is_symlink()]
+        if not present:
+            continue
         try:
-            rows.append({"dataset": d.name, "status": "found", "where": d.find()})
+            fresh = d.prepared.build(present)
         except (DatasetError, OSError) as err:
-            state = "corrupt" if getattr(err, "corrupt", False) else "missing"
-            if not isinstance(err, DatasetUnavailableError):
-                state = "corrupt"
-            rows.append({"dataset": d.name, "status": state + (" (optional)" if d.optional else ""),
-                         "where": f"run `python -m dmlib datasets fetch {d.name}`"})
-    return pd.DataFrame(rows)
+            why = "its sources are missing" if isinstance(err, DatasetUnavailableError) and not err.corrupt else \
+                "its sources are missing or corrupt"
+            for key in present:
+                rows.append({"file": _prepared_path(key).name, "dataset": d.name, "ok": False,
+                             "result": f"cannot be re-derived: {why} (see above); record a folder holding them with "
+                                       f"`{CLI} datasets use-mirror PATH`, or delete {_prepared_path(key)}"})
+            continue
+        for key in present:
+            sources, expected = d.prepared.sources(key), _content_hash(fresh[key])
+
+            def matches() -> bool:
+                if _prepared_path(key).is_symlink():  # loads never follow one: rebuilt as a plain file
+                    return False
+                meta, stored = _stored_arrays(key)
+                return (meta is not None and meta.get("format") == _FORMAT and meta.get("key") == key
+                        and meta.get("sources") == sources and meta.get("content") == expected
+                        and sorted(stored) == sorted(fresh[key]) and _content_hash(stored) == expected)
+
+            if matches():
+                result, ok = "matches its verified sources", True
+            else:
+                _save_prepared(key, fresh[key], sources)
+                result = ("DIFFERS from its verified sources: rebuilt from them" if matches() else
+                          f"DIFFERS from its verified sources and could not be rebuilt: delete {_prepared_path(key)}")
+                ok = False
+            rows.append({"file": _prepared_path(key).name, "dataset": d.name, "result": result, "ok": ok})
+    return pd.DataFrame(rows, columns=["file", "dataset", "result", "ok"])
+
+
+def missing_hint(table: pd.DataFrame) -> str | None:
+    """None when ``table`` (from :func:`status`) shows every dataset the notebooks need as found; else
+    a paragraph naming the others and the commands that fix it (for ``doctor`` and ``datasets verify``).
+
+    Example:
+        >>> print(missing_hint(status()))  # doctest: +SKIP
+    """
+    needed = ~table["status"].str.endswith("(optional)")
+    failed = table[needed & (table["status"] != "found")]["dataset"].tolist()
+    if not failed:
+        return None
+    return (f"\nNot available: {', '.join(failed)}. To fix: record a folder holding them once with "
+            f"`{CLI} datasets use-mirror PATH` (or set DMLIB_DATA_MIRRORS=PATH), or with internet run "
+            f"`{CLI} datasets fetch {' '.join(failed)}`; then check again with `make doctor` (or "
+            f"`{CLI} datasets verify`).")
 
 
 def unavailable_message(names: list[str] | None = None) -> str | None:
