@@ -14,6 +14,8 @@ Used by 02 and 05 for augmentation; see ``python -m dmlib bench`` for a timing r
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
 
 import keras
@@ -41,7 +43,9 @@ class RandomShiftFlip(keras.layers.Layer):
 
     def __init__(self, max_shift: int = 2, flip: bool = True, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if isinstance(max_shift, bool) or int(max_shift) != max_shift or max_shift < 0:
+        whole = isinstance(max_shift, numbers.Real) and not isinstance(max_shift, bool) \
+            and math.isfinite(max_shift) and int(max_shift) == max_shift
+        if not whole or max_shift < 0:
             raise ValueError(f"max_shift must be a whole number of pixels >= 0, got {max_shift!r}")
         self.max_shift = int(max_shift)
         self.flip = bool(flip)

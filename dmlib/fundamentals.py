@@ -12,11 +12,41 @@ Introduced in ``01_fundamentals.ipynb``.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+
+
+def _check_int(name: str, value: Any, low: int) -> int:
+    """``value`` as an ``int`` if it is an integer (Python or NumPy, not bool) ``>= low``.
+
+    A float is refused even when whole (``2.0``): a size computed with ``/`` instead of ``//`` is a
+    bug that truncation would hide.
+
+    Raises:
+        ValueError: naming the argument, the value and what is allowed.
+    """
+    allowed = "a positive integer" if low == 1 else f"an integer >= {low}"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be {allowed}, got {value!r} of type {type(value).__name__}")
+    if value < low:
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return int(value)
+
+
+def _check_range(name: str, value: Any) -> tuple[float, float]:
+    """``value`` as ``(low, high)`` if it is two finite numbers with ``low < high``."""
+    try:
+        low, high = (float(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be two numbers (low, high), got {value!r}") from None
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ValueError(f"{name} must be two finite numbers with low < high, got {value!r}")
+    return low, high
 
 
 def plot_decision_boundary(
@@ -37,21 +67,32 @@ def plot_decision_boundary(
         X: ``(n, 2)`` points to show.
         y: ``n`` labels 0/1 (colours of the points).
         ax: the axes to draw on (default: a new small figure).
-        grid: grid points per axis.
-        margin: how far the shaded area extends beyond the data.
+        grid: grid points per axis (an integer >= 2).
+        margin: how far the shaded area extends beyond the data (a finite number >= 0).
         title: the axes title.
 
     Returns:
         The axes.
 
+    Raises:
+        ValueError: for ``X`` that is not a non-empty finite ``(n, 2)`` array with one label per
+            point, or a bad ``grid`` or ``margin``.
+
     Example:
         >>> X = np.array([[0.0, 0.0], [1.0, 1.0]]); y = np.array([0, 1])
         >>> ax = plot_decision_boundary(lambda P: (P.sum(1) > 1).astype(float), X, y)
     """
+    grid = _check_int("grid", grid, 2)
+    if isinstance(margin, (bool, np.bool_)) or not isinstance(margin, numbers.Real) or not 0 <= margin < math.inf:
+        raise ValueError(f"margin must be a finite number >= 0, got {margin!r}")
     X = np.asarray(X, dtype=float)
     y = np.asarray(y).ravel()
     if X.ndim != 2 or X.shape[1] != 2:
         raise ValueError(f"X must have shape (n, 2), got {X.shape}")
+    if len(X) == 0 or not np.isfinite(X).all():
+        raise ValueError(f"X must hold at least one point and only finite coordinates, got shape {X.shape}")
+    if len(y) != len(X):
+        raise ValueError(f"X has {len(X)} points but y has {len(y)} labels; give one label per point")
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 3.4))
     (x0, y0), (x1, y1) = X.min(0) - margin, X.max(0) + margin
@@ -100,8 +141,7 @@ def full_batch_fit(
         >>> len(history.history["loss"])  # doctest: +SKIP
         20
     """
-    if steps < 1 or steps_per_epoch < 1:
-        raise ValueError(f"steps ({steps}) and steps_per_epoch ({steps_per_epoch}) must be positive")
+    steps, steps_per_epoch = _check_int("steps", steps, 1), _check_int("steps_per_epoch", steps_per_epoch, 1)
     x = np.asarray(x)
     y = np.asarray(y)
     if len(x) != len(y):
@@ -132,20 +172,23 @@ def plot_paths(
         f: maps an array of points ``(..., 2)`` to values ``(...)``, e.g. a quadratic bowl.
         paths: name -> ``(steps + 1, 2)`` array of visited points.
         ax: the axes to draw on (default: a new figure).
-        xlim, ylim: the plotted window (paths that leave it are clipped by the axes).
-        levels: number of log-spaced contour levels between 1% and 100% of ``f``'s maximum on the window.
+        xlim, ylim: the plotted window (paths that leave it are clipped by the axes): finite, low < high.
+        levels: number of log-spaced contour levels between 1% and 100% of ``f``'s maximum on the window
+            (a positive integer).
         title: the axes title.
 
     Returns:
         The axes.
 
     Raises:
-        ValueError: if a path is not an ``(n, 2)`` array.
+        ValueError: if a path is not an ``(n, 2)`` array, or for a bad window or ``levels``.
 
     Example:
         >>> bowl = lambda t: 0.5 * (t[..., 0] ** 2 + 25 * t[..., 1] ** 2)
         >>> ax = plot_paths(bowl, {"a path": np.array([[-4.0, 1.5], [-2.0, 0.5], [0.0, 0.0]])})
     """
+    levels = _check_int("levels", levels, 1)
+    xlim, ylim = _check_range("xlim", xlim), _check_range("ylim", ylim)
     for name, path in paths.items():
         if np.ndim(path) != 2 or np.shape(path)[1] != 2:
             raise ValueError(f"path {name!r} must have shape (n, 2), got {np.shape(path)}")
@@ -185,7 +228,8 @@ def seconds_per_epoch(model: Any, x: np.ndarray, y: np.ndarray, batch_sizes: lis
         batch size -> seconds per epoch.
 
     Raises:
-        ValueError: if ``batch_sizes`` is empty or ``epochs`` < 1.
+        ValueError: if ``batch_sizes`` is not a non-empty list of positive integers or ``epochs`` not
+            a positive integer.
 
     Example:
         >>> seconds = seconds_per_epoch(model, x, y, [8, 128])  # doctest: +SKIP
@@ -194,8 +238,11 @@ def seconds_per_epoch(model: Any, x: np.ndarray, y: np.ndarray, batch_sizes: lis
     """
     import time
 
-    if not batch_sizes or epochs < 1:
-        raise ValueError(f"give at least one batch size and epochs >= 1 (got {batch_sizes}, {epochs})")
+    if isinstance(batch_sizes, (str, bytes)) or not isinstance(batch_sizes, (list, tuple)) or not batch_sizes or any(
+            isinstance(b, (bool, np.bool_)) or not isinstance(b, numbers.Integral) or b < 1 for b in batch_sizes):
+        raise ValueError(f"batch_sizes must be a non-empty list of positive integers (one batch size per timing), "
+                         f"got {batch_sizes!r}")
+    epochs = _check_int("epochs", epochs, 1)
     model.fit(x, y, batch_size=max(batch_sizes), epochs=1, verbose=0)
     seconds = {}
     for batch_size in batch_sizes:

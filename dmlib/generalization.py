@@ -7,6 +7,8 @@ these helpers are the parts that would otherwise be copied or would make its cel
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +16,22 @@ from typing import Any
 import numpy as np
 
 SHIFT_KINDS: tuple[str, ...] = ("rotation", "noise", "contrast", "translation")
+
+
+def _check_int(name: str, value: Any, low: int) -> int:
+    """``value`` as an ``int`` if it is an integer (Python or NumPy, not bool) ``>= low``.
+
+    A float is refused even when whole (``2.0``): a size computed with ``/`` instead of ``//`` is a
+    bug that truncation would hide.
+
+    Raises:
+        ValueError: naming the argument, the value and what is allowed.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r} of type {type(value).__name__}")
+    if value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
 
 
 def predict_proba(model: Any, x: np.ndarray, batch_size: int = 1_000) -> np.ndarray:
@@ -36,10 +54,9 @@ def predict_proba(model: Any, x: np.ndarray, batch_size: int = 1_000) -> np.ndar
         >>> probs = predict_proba(model, x_test)          # doctest: +SKIP
         >>> accuracy = np.mean(probs.argmax(1) == y_test)  # doctest: +SKIP
     """
+    batch_size = _check_int("batch_size", batch_size, 1)
     from keras import ops
 
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
     x = np.asarray(x)
     if len(x) == 0:
         raise ValueError("predict_proba got no examples (x is empty)")
@@ -50,11 +67,17 @@ def predict_proba(model: Any, x: np.ndarray, batch_size: int = 1_000) -> np.ndar
 def accuracy(model: Any, x: np.ndarray, y: np.ndarray, batch_size: int = 1_000) -> float:
     """Accuracy of a Keras classifier on ``(x, y)`` (argmax of :func:`predict_proba`).
 
+    Raises:
+        ValueError: if ``y`` is not a flat array of one label per example (``(n, 1)`` labels would
+            be compared with every prediction by broadcasting), or ``x`` is empty.
+
     Example:
         >>> accuracy(model, x_test, y_test)  # doctest: +SKIP
         0.861
     """
     y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"y must be a flat array of labels, got shape {y.shape}; use y.ravel() for (n, 1) labels")
     if len(y) != len(x):
         raise ValueError(f"x has {len(x)} examples but y has {len(y)} labels")
     return float(np.mean(predict_proba(model, x, batch_size).argmax(-1) == y))
@@ -66,20 +89,35 @@ def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 15)
     ``ECE = sum_b |B_b|/n * |acc(B_b) - conf(B_b)|`` over ``bins`` equal-width confidence bins.
 
     Args:
-        probs: predicted class probabilities ``(n, classes)``.
+        probs: predicted class probabilities ``(n, classes)``, finite and in [0, 1].
         y: integer labels ``(n,)``.
         bins: the number of confidence bins.
+
+    Raises:
+        ValueError: for empty input, NaN or probabilities outside [0, 1], labels that are not one
+            integer per row, or ``bins`` not an integer >= 1.
 
     Example:
         >>> probs = np.array([[0.9, 0.1], [0.6, 0.4], [0.2, 0.8]])
         >>> round(expected_calibration_error(probs, np.array([0, 1, 1]), bins=2), 4)
-        0.3667
+        0.1
     """
+    bins = _check_int("bins", bins, 1)
     probs, y = np.asarray(probs, dtype=float), np.asarray(y)
+    whole = np.issubdtype(y.dtype, np.integer) or (
+        np.issubdtype(y.dtype, np.floating) and bool(np.isfinite(y).all()) and bool((y == np.round(y)).all()))
+    if y.ndim != 1 or not whole:
+        raise ValueError(f"y must be a flat array of integer labels, got shape {y.shape} and dtype {y.dtype}")
     if probs.ndim != 2 or len(probs) != len(y):
         raise ValueError(f"probs must be (n, classes) with n = len(y) = {len(y)}, got shape {probs.shape}")
-    if bins < 1:
-        raise ValueError(f"bins must be a positive integer, got {bins}")
+    if probs.size == 0:
+        raise ValueError("probs is empty: no predictions to score")
+    if not np.isfinite(probs).all():
+        raise ValueError(f"probs hold {int((~np.isfinite(probs)).sum())} NaN or infinite values")
+    # A little slack for round-off: a GPU softmax may multiply by an approximate 1 / sum (1.0000001).
+    if probs.min() < -1e-4 or probs.max() > 1 + 1e-4:
+        raise ValueError(f"probs must be probabilities in [0, 1], got values from {probs.min()} to {probs.max()} "
+                         "(logits? apply a softmax first)")
     confidence, predicted = probs.max(1), probs.argmax(1)
     edges = np.linspace(0, 1, bins + 1)
     ece = 0.0
@@ -96,11 +134,15 @@ def noisy_labels(y: np.ndarray, fraction: float, seed: int, n_classes: int = 10)
     A replaced label may by chance equal the true one, so about ``fraction * (1 - 1/n_classes)``
     of the labels end up wrong.
 
+    Raises:
+        ValueError: if ``fraction`` is not in [0, 1] or ``n_classes`` not an integer >= 1.
+
     Example:
         >>> noisy = noisy_labels(np.zeros(1000, dtype=int), 0.5, seed=0)
-        >>> 0.4 < np.mean(noisy != 0) < 0.5
+        >>> bool(0.4 < np.mean(noisy != 0) < 0.5)
         True
     """
+    n_classes = _check_int("n_classes", n_classes, 1)
     if not 0.0 <= fraction <= 1.0:
         raise ValueError(f"fraction must lie in [0, 1], got {fraction}")
     rng = np.random.default_rng(seed)
@@ -198,7 +240,7 @@ def descent_shape(sizes: Sequence[float], errors: Sequence[float], tolerance: fl
     Args:
         sizes: model sizes in increasing order (e.g. hidden units).
         errors: the test error at each size.
-        tolerance: rises and falls smaller than this are treated as noise.
+        tolerance: rises and falls smaller than this are treated as noise (a finite number >= 0).
 
     Example:
         >>> str(descent_shape([4, 16, 47, 128, 512], [0.69, 0.50, 0.47, 0.50, 0.51]))[:60]
@@ -206,12 +248,15 @@ def descent_shape(sizes: Sequence[float], errors: Sequence[float], tolerance: fl
         >>> descent_shape([4, 16, 47, 128, 512], [0.69, 0.50, 0.47, 0.52, 0.49]).second_descent
         True
     """
+    if isinstance(tolerance, (bool, np.bool_)) or not isinstance(tolerance, numbers.Real) \
+            or not 0 <= tolerance < math.inf:
+        raise ValueError(f"tolerance must be a finite number >= 0, got {tolerance!r}")
     s = tuple(float(v) for v in sizes)
     e = tuple(float(v) for v in errors)
     if len(s) != len(e) or len(s) < 3:
         raise ValueError(f"give at least 3 sizes and one error per size, got {len(s)} sizes and {len(e)} errors")
-    if any(b <= a for a, b in zip(s, s[1:])):
-        raise ValueError(f"sizes must increase, got {list(s)}")
+    if not all(np.isfinite(s)) or any(b <= a for a, b in zip(s, s[1:])):
+        raise ValueError(f"sizes must be finite and increase, got {list(s)}")
     if not all(np.isfinite(e)):
         raise ValueError(f"errors must be finite, got {list(e)}")
     first_min = next((i for i in range(1, len(e) - 1) if e[i] <= e[i - 1] and e[i] < e[i + 1]), None)

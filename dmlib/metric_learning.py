@@ -8,12 +8,37 @@ The evaluation helpers are plain numpy: cosine nearest neighbours, Recall@k and 
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 MINING = ("random", "semi-hard", "batch-hard", "batch-all")
+
+
+def _check_int(name: str, value: Any, low: int) -> int:
+    """``value`` as an ``int`` if it is an integer (Python or NumPy, not bool) ``>= low``.
+
+    A float is refused even when whole (``2.0``): a size computed with ``/`` instead of ``//`` is a
+    bug that truncation would hide.
+
+    Raises:
+        ValueError: naming the argument, the value and what is allowed.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r} of type {type(value).__name__}")
+    if value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def _check_margin(margin: Any) -> float:
+    """``margin`` as a float if it is a finite number >= 0 (NaN would make every loss NaN)."""
+    if isinstance(margin, (bool, np.bool_)) or not isinstance(margin, numbers.Real) or not 0 <= margin < math.inf:
+        raise ValueError(f"margin must be a finite number >= 0, not {margin!r}")
+    return float(margin)
 
 
 def pairwise_distances(embeddings: Any, squared: bool = False) -> Any:
@@ -61,7 +86,7 @@ def triplet_loss(labels: Any, embeddings: Any, *, margin: float = 0.2, mining: s
         A scalar tensor (0 when the batch holds no valid triplet).
 
     Raises:
-        ValueError: for an unknown mining rule or a negative margin.
+        ValueError: for an unknown mining rule or a margin that is not a finite number >= 0.
 
     Example:
         >>> emb = np.array([[1, 0], [1, 0], [0, 1]], dtype="float32")
@@ -72,8 +97,7 @@ def triplet_loss(labels: Any, embeddings: Any, *, margin: float = 0.2, mining: s
 
     if mining not in MINING:
         raise ValueError(f"mining must be one of {MINING}, not {mining!r}")
-    if margin < 0:
-        raise ValueError(f"margin must be >= 0, not {margin}")
+    margin = _check_margin(margin)
     y = ops.reshape(ops.convert_to_tensor(labels), (-1,))
     d = pairwise_distances(embeddings)
     n = ops.shape(d)[0]
@@ -120,6 +144,7 @@ def triplet_loss_fn(*, margin: float = 0.2, mining: str = "semi-hard") -> Callab
     """
     if mining not in MINING:
         raise ValueError(f"mining must be one of {MINING}, not {mining!r}")
+    margin = _check_margin(margin)
 
     def loss(y_true: Any, y_pred: Any) -> Any:
         return triplet_loss(y_true, y_pred, margin=margin, mining=mining)
@@ -128,9 +153,21 @@ def triplet_loss_fn(*, margin: float = 0.2, mining: str = "semi-hard") -> Callab
     return loss
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32).reshape(len(x), -1)
+def _unit(x: np.ndarray, name: str) -> np.ndarray:
+    """Rows of ``x`` (each flattened) scaled to unit length; NaN or infinite values are refused."""
+    x = np.asarray(x, dtype=np.float32)
+    x = x.reshape(len(x), -1)
+    if not np.isfinite(x).all():
+        raise ValueError(f"{name} hold {int((~np.isfinite(x)).sum())} NaN or infinite values")
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def _check_labels(labels: Any, n: int, name: str, rows: str) -> np.ndarray:
+    """``labels`` flattened, refusing a count other than one per row (no broadcasting)."""
+    out = np.asarray(labels).ravel()
+    if len(out) != n:
+        raise ValueError(f"{rows} has {n} rows but {name} has {len(out)} labels; give one label per row")
+    return out
 
 
 def cosine_neighbours(queries: np.ndarray, gallery: np.ndarray | None = None, *, k: int = 5,
@@ -140,15 +177,24 @@ def cosine_neighbours(queries: np.ndarray, gallery: np.ndarray | None = None, *,
     With ``gallery=None`` the queries are searched among themselves and each query's own row is
     excluded (leave-one-out retrieval). Works in batches, so 10,000 x 60,000 fits in memory.
 
+    Raises:
+        ValueError: for ``k`` not an integer between 1 and the gallery size, ``batch_size`` not an
+            integer >= 1, queries and gallery with different numbers of features, or NaN/inf.
+
     Example:
         >>> cosine_neighbours(np.array([[1.0, 0.1]]), np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), k=2).tolist()
         [[1, 2]]
     """
-    q = _unit(queries)
+    batch_size = _check_int("batch_size", batch_size, 1)
+    q = _unit(queries, "queries")
     self_search = gallery is None
-    g = q if self_search else _unit(gallery)
-    if k < 1 or k > len(g) - int(self_search):
-        raise ValueError(f"k={k} must lie between 1 and the gallery size ({len(g) - int(self_search)})")
+    g = q if self_search else _unit(gallery, "gallery")
+    if q.shape[1] != g.shape[1]:
+        raise ValueError(f"queries have {q.shape[1]} features but the gallery has {g.shape[1]}")
+    size = len(g) - int(self_search)
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral) or not 1 <= k <= size:
+        raise ValueError(f"k must be an integer between 1 and the gallery size ({size}), got k={k!r}")
+    k = int(k)
     out = np.empty((len(q), k), dtype=np.int64)
     for start in range(0, len(q), batch_size):
         sims = q[start : start + batch_size] @ g.T
@@ -166,12 +212,19 @@ def recall_at_k(embeddings: np.ndarray, labels: np.ndarray, ks: Sequence[int] = 
 
     Each item queries all the others (cosine similarity), as in the metric-learning literature.
 
+    Raises:
+        ValueError: for an empty ``ks`` or one that is not integers >= 1, a label count other than
+            one per embedding, or NaN/inf embeddings.
+
     Example:
         >>> emb = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]])
         >>> recall_at_k(emb, np.array([0, 0, 1, 1]), ks=(1,))
         {1: 1.0}
     """
-    labels = np.asarray(labels).ravel()
+    ks = tuple(ks)
+    if not ks or any(isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral) or k < 1 for k in ks):
+        raise ValueError(f"ks must be a non-empty sequence of integers >= 1, got {ks!r}")
+    labels = _check_labels(labels, len(embeddings), "labels", "embeddings")
     nn = cosine_neighbours(embeddings, k=max(ks))
     hit = labels[nn] == labels[:, None]
     return {k: float(hit[:, :k].any(axis=1).mean()) for k in ks}
@@ -181,11 +234,18 @@ def knn_predict(train_embeddings: np.ndarray, train_labels: np.ndarray, query_em
                 k: int = 5) -> np.ndarray:
     """Majority vote of the ``k`` cosine-nearest training items; ties go to the class met first.
 
+    Raises:
+        ValueError: for labels that are not one non-negative integer per training item, or a bad ``k``.
+
     Example:
         >>> knn_predict(np.array([[1, 0], [0, 1], [1, 0.2]]), np.array([3, 7, 3]), np.array([[1, 0.1]]), k=3).tolist()
         [3]
     """
-    train_labels = np.asarray(train_labels).ravel()
+    train_labels = _check_labels(train_labels, len(train_embeddings), "train_labels", "train_embeddings")
+    # The labels index a vote table: a negative one would count for the class at the end of it.
+    if not np.issubdtype(train_labels.dtype, np.integer) or (train_labels.size and train_labels.min() < 0):
+        raise ValueError(f"train_labels must be non-negative integers (class ids), got dtype {train_labels.dtype}"
+                         + (f" and a minimum of {train_labels.min()}" if train_labels.size else ""))
     nn = cosine_neighbours(query_embeddings, train_embeddings, k=k)
     votes = train_labels[nn]
     n_classes = int(train_labels.max()) + 1
@@ -204,5 +264,6 @@ def knn_accuracy(train_embeddings: np.ndarray, train_labels: np.ndarray, query_e
         >>> knn_accuracy(np.eye(2), np.array([0, 1]), np.array([[1, 0.1], [0.2, 1]]), np.array([0, 1]), k=1)
         1.0
     """
+    query_labels = _check_labels(query_labels, len(query_embeddings), "query_labels", "query_embeddings")
     pred = knn_predict(train_embeddings, train_labels, query_embeddings, k=k)
-    return float(np.mean(pred == np.asarray(query_labels).ravel()))
+    return float(np.mean(pred == query_labels))

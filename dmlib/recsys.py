@@ -10,6 +10,8 @@ users whose held-out item lands in the top 10, NDCG@10 also rewards a higher pla
 
 from __future__ import annotations
 
+import numbers
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +19,40 @@ import numpy as np
 import pandas as pd
 
 COLUMNS = ("user_id", "item_id", "rating", "timestamp")
+
+
+def _check_int(name: str, value: Any, low: int) -> int:
+    """``value`` as an ``int`` if it is an integer (Python or NumPy, not bool) ``>= low``.
+
+    A float is refused even when whole (``2.0``): a size computed with ``/`` instead of ``//`` is a
+    bug that truncation would hide.
+
+    Raises:
+        ValueError: naming the argument, the value and what is allowed.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r} of type {type(value).__name__}")
+    if value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def _check_finite(values: np.ndarray, name: str) -> None:
+    """Refuse an empty array or one holding NaN or infinity (a metric of them would be meaningless)."""
+    if values.size == 0:
+        raise ValueError(f"{name} is empty: nothing to score")
+    if not np.isfinite(values).all():
+        raise ValueError(f"{name} hold {int((~np.isfinite(values)).sum())} NaN or infinite values "
+                         f"(first at flat index {int(np.argmax(~np.isfinite(values.ravel())))}); "
+                         "a model that outputs them has diverged")
+
+
+def _check_item_ids(items: np.ndarray, n_items: int, low: int = 1) -> None:
+    """Refuse item ids outside ``low..n_items``."""
+    if items.size and (items.min() < low or items.max() > n_items):
+        bad = items[(items < low) | (items > n_items)][0]
+        raise ValueError(f"item ids must lie in {low}..n_items={n_items}, got {bad}; "
+                         "pass n_items = the largest item id")
 
 
 def _check(df: pd.DataFrame, columns: tuple[str, ...] = ("user_id", "item_id", "timestamp")) -> None:
@@ -35,8 +71,8 @@ def holdout_split(df: pd.DataFrame, *, frac: float = 0.1, seed: int = 0) -> tupl
         >>> len(fit), len(val)
         (3, 1)
     """
-    if not 0 < frac < 1:
-        raise ValueError(f"frac must lie in (0, 1), not {frac}")
+    if isinstance(frac, (bool, np.bool_)) or not isinstance(frac, numbers.Real) or not 0 < frac < 1:
+        raise ValueError(f"frac must lie in (0, 1), not {frac!r}")
     rng = np.random.default_rng(seed)
     mask = np.zeros(len(df), dtype=bool)
     mask[rng.permutation(len(df))[: int(round(frac * len(df)))]] = True
@@ -80,11 +116,16 @@ def sample_negatives(seen: Mapping[int, set[int]], users: np.ndarray, n_items: i
     Returns:
         ``(len(users), n)`` int array.
 
+    Raises:
+        ValueError: if ``n_items`` or ``n`` is not an integer >= 1, or a user has fewer than ``n``
+            unseen items.
+
     Example:
         >>> neg = sample_negatives({1: {1, 2}}, np.array([1]), n_items=10, n=5, seed=0)
         >>> neg.shape, bool(set(neg[0]) & {1, 2})
         ((1, 5), False)
     """
+    n_items, n = _check_int("n_items", n_items, 1), _check_int("n", n, 1)
     rng = np.random.default_rng(seed)
     out = np.empty((len(users), n), dtype=np.int64)
     for row, u in enumerate(users):
@@ -107,11 +148,18 @@ def sample_negatives(seen: Mapping[int, set[int]], users: np.ndarray, n_items: i
 def candidates(held_out: np.ndarray, negatives: np.ndarray) -> np.ndarray:
     """The items each model must rank: the held-out item in column 0, then the negatives.
 
+    Raises:
+        ValueError: if ``negatives`` is not 2-D with one row per held-out item.
+
     Example:
         >>> candidates(np.array([7]), np.array([[1, 2]])).tolist()
         [[7, 1, 2]]
     """
-    return np.column_stack([np.asarray(held_out).ravel(), negatives])
+    held, neg = np.asarray(held_out).ravel(), np.asarray(negatives)
+    if neg.ndim != 2 or len(neg) != len(held):
+        raise ValueError(f"negatives must have one row per held-out item: {len(held)} held-out items but "
+                         f"negatives of shape {neg.shape}")
+    return np.column_stack([held, neg])
 
 
 def ranking_metrics(scores: np.ndarray, *, k: int = 10) -> dict[str, float]:
@@ -124,13 +172,20 @@ def ranking_metrics(scores: np.ndarray, *, k: int = 10) -> dict[str, float]:
     Returns:
         ``{"hr": ..., "ndcg": ...}``, means over the rows.
 
+    Raises:
+        ValueError: for scores that are not a non-empty ``(users, 1 + negatives)`` array of finite
+            numbers (a NaN compares false with everything, so it would rank first), or ``k`` not an
+            integer >= 1.
+
     Example:
         >>> ranking_metrics(np.array([[0.9, 0.1, 0.2], [0.1, 0.5, 0.9]]), k=1)
         {'hr': 0.5, 'ndcg': 0.5}
     """
+    k = _check_int("k", k, 1)
     s = np.asarray(scores, dtype=np.float64)
     if s.ndim != 2 or s.shape[1] < 2:
         raise ValueError(f"scores must have shape (users, 1 + negatives), not {s.shape}")
+    _check_finite(s, "scores")
     rank = (s[:, 1:] >= s[:, :1]).sum(axis=1)
     hit = rank < k
     return {"hr": float(hit.mean()), "ndcg": float(np.where(hit, 1.0 / np.log2(rank + 2.0), 0.0).mean())}
@@ -139,11 +194,17 @@ def ranking_metrics(scores: np.ndarray, *, k: int = 10) -> dict[str, float]:
 def item_popularity(train: pd.DataFrame, n_items: int) -> np.ndarray:
     """Interactions per item id in the training data, ``(n_items + 1,)`` (index 0 unused): the popularity baseline's score.
 
+    Raises:
+        ValueError: if ``n_items`` is not an integer >= 1 or an item id lies outside 0..n_items.
+
     Example:
         >>> item_popularity(pd.DataFrame({"item_id": [1, 1, 3]}), 3).tolist()
         [0, 2, 0, 1]
     """
-    return np.bincount(np.asarray(train["item_id"], dtype=np.int64), minlength=n_items + 1)[: n_items + 1]
+    n_items = _check_int("n_items", n_items, 1)
+    items = np.asarray(train["item_id"], dtype=np.int64)
+    _check_item_ids(items, n_items, low=0)
+    return np.bincount(items, minlength=n_items + 1)[: n_items + 1]
 
 
 def implicit_pairs(train: pd.DataFrame, n_items: int, *, n_neg: int = 4,
@@ -151,27 +212,50 @@ def implicit_pairs(train: pd.DataFrame, n_items: int, *, n_neg: int = 4,
     """Training pairs for implicit feedback: each interaction (label 1) plus ``n_neg`` random items (label 0).
 
     Negatives are drawn uniformly from all items the user did not interact with in ``train``
-    (re-draw them every epoch with a new seed, as He et al. do).
+    (re-draw them every epoch with a new seed, as He et al. do): a draw that hits a seen item is
+    redrawn, up to 20 times, and the few still seen after that (users who saw nearly every item)
+    are drawn from the user's unseen items directly.
 
     Returns:
         ``(users, items, labels)``, shuffled.
+
+    Raises:
+        ValueError: if ``n_items`` or ``n_neg`` is not an integer >= 1, an item id lies outside
+            1..n_items, or a user has interacted with every item (no negative exists).
 
     Example:
         >>> u, i, y = implicit_pairs(pd.DataFrame({"user_id": [1], "item_id": [2]}), n_items=5, n_neg=2)
         >>> len(u), int(y.sum())
         (3, 1)
     """
+    n_items, n_neg = _check_int("n_items", n_items, 1), _check_int("n_neg", n_neg, 1)
     rng = np.random.default_rng(seed)
     users = np.asarray(train["user_id"], dtype=np.int64)
     items = np.asarray(train["item_id"], dtype=np.int64)
+    _check_item_ids(items, n_items)
     seen = set(zip(users.tolist(), items.tolist()))
+    full = sorted(u for u, count in Counter(u for u, _ in seen).items() if count >= n_items)
+    if full:
+        raise ValueError(f"user {full[0]} has interacted with every item (n_items={n_items})"
+                         + (f", and so have {len(full) - 1} more users" if len(full) > 1 else "")
+                         + ": no negative item exists; drop such users from train")
     neg_u = np.repeat(users, n_neg)
     neg_i = rng.integers(1, n_items + 1, size=len(neg_u))
+
+    def hits_seen() -> np.ndarray:
+        return np.fromiter(((u, i) in seen for u, i in zip(neg_u.tolist(), neg_i.tolist())), bool, len(neg_u))
+
     for _ in range(20):  # re-draw the few that hit a seen item
-        bad = np.fromiter(((u, i) in seen for u, i in zip(neg_u.tolist(), neg_i.tolist())), bool, len(neg_u))
+        bad = hits_seen()
         if not bad.any():
             break
         neg_i[bad] = rng.integers(1, n_items + 1, size=int(bad.sum()))
+    else:  # users who saw nearly every item: draw the rest from what each has not seen
+        bad = hits_seen()
+        for u in np.unique(neg_u[bad]).tolist():
+            rows = np.flatnonzero(bad & (neg_u == u))
+            unseen = np.setdiff1d(np.arange(1, n_items + 1), items[users == u])
+            neg_i[rows] = rng.choice(unseen, size=len(rows))
     u = np.concatenate([users, neg_u])
     i = np.concatenate([items, neg_i])
     y = np.concatenate([np.ones(len(users)), np.zeros(len(neg_u))]).astype(np.float32)
@@ -203,14 +287,16 @@ def next_item_windows(sequences: Mapping[int, np.ndarray], *, maxlen: int,
     Returns:
         ``(x, y)``, both ``(n_windows, maxlen)`` int32.
 
+    Raises:
+        ValueError: if ``maxlen`` or ``stride`` is not an integer >= 1.
+
     Example:
         >>> x, y = next_item_windows({1: np.array([5, 6, 7])}, maxlen=3)
         >>> x.tolist(), y.tolist()
         ([[0, 5, 6]], [[0, 6, 7]])
     """
-    if maxlen < 1:
-        raise ValueError(f"maxlen must be >= 1, not {maxlen}")
-    stride = maxlen if stride is None else stride
+    maxlen = _check_int("maxlen", maxlen, 1)
+    stride = maxlen if stride is None else _check_int("stride", stride, 1)
     xs, ys = [], []
     for seq in sequences.values():
         seq = np.asarray(seq)
@@ -234,10 +320,14 @@ def next_item_windows(sequences: Mapping[int, np.ndarray], *, maxlen: int,
 def last_items(sequences: Mapping[int, np.ndarray], users: np.ndarray, *, maxlen: int) -> np.ndarray:
     """The last ``maxlen`` items of each user's sequence, left-padded with 0: the input that predicts the next item.
 
+    Raises:
+        ValueError: if ``maxlen`` is not an integer >= 1.
+
     Example:
         >>> last_items({1: np.array([5, 6, 7])}, np.array([1]), maxlen=4).tolist()
         [[0, 5, 6, 7]]
     """
+    maxlen = _check_int("maxlen", maxlen, 1)
     out = np.zeros((len(users), maxlen), dtype=np.int32)
     for row, u in enumerate(users):
         seq = np.asarray(sequences.get(int(u), []))[-maxlen:]
@@ -249,9 +339,21 @@ def last_items(sequences: Mapping[int, np.ndarray], users: np.ndarray, *, maxlen
 def rmse_mae(y_true: Any, y_pred: Any) -> tuple[float, float]:
     """Root mean squared error and mean absolute error of rating predictions.
 
+    Both arguments are flattened, so ``(n, 1)`` model outputs pair with ``(n,)`` ratings.
+
+    Raises:
+        ValueError: if the two hold different numbers of values (no broadcasting), none, or NaN or
+            infinite values.
+
     Example:
         >>> rmse_mae([1, 3], [2, 3])
         (0.7071067811865476, 0.5)
     """
-    err = np.asarray(y_pred, dtype=np.float64).ravel() - np.asarray(y_true, dtype=np.float64).ravel()
+    true = np.asarray(y_true, dtype=np.float64).ravel()
+    pred = np.asarray(y_pred, dtype=np.float64).ravel()
+    if true.size != pred.size:
+        raise ValueError(f"y_true has {true.size} values but y_pred has {pred.size}; give one prediction per rating")
+    _check_finite(true, "y_true")
+    _check_finite(pred, "y_pred")
+    err = pred - true
     return float(np.sqrt(np.mean(err**2))), float(np.mean(np.abs(err)))

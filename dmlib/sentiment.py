@@ -46,10 +46,14 @@ class TextClassifierError(ValueError):
 def ngrams(tokens: Sequence[str], n_max: int = 2) -> list[str]:
     """The tokens followed by every run of 2..``n_max`` neighbouring tokens joined by a space.
 
+    Raises:
+        ValueError: if ``n_max`` is not an integer >= 1.
+
     Example:
         >>> ngrams(["not", "bad", "at", "all"])
         ['not', 'bad', 'at', 'all', 'not bad', 'bad at', 'at all']
     """
+    n_max = text._check_int("n_max", n_max, 1)
     out = list(tokens)
     for n in range(2, n_max + 1):
         out += [" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
@@ -62,6 +66,8 @@ class BagOfNgrams:
 
     ``weighting="binary"``: 1 if the feature occurs. ``"tfidf"``: ``(1 + ln count) * idf`` per
     feature, each row scaled to unit length (scikit-learn's ``TfidfTransformer(sublinear_tf=True)``).
+    A text none of whose n-grams is a feature gets a row of zeros; :meth:`unknown_counts` tells how
+    many tokens of each text the vectoriser does not know.
 
     Example:
         >>> bag = BagOfNgrams(["good", "bad", "not bad"], n_max=2)
@@ -79,9 +85,38 @@ class BagOfNgrams:
             raise TextClassifierError(f"weighting is 'binary' or 'tfidf', got {self.weighting!r}")
         if self.weighting == "tfidf" and (self.idf is None or len(self.idf) != len(self.features)):
             raise TextClassifierError("tfidf weighting needs one idf value per feature")
-        if int(self.n_max) < 1 or len(set(self.features)) != len(self.features):
-            raise TextClassifierError("n_max must be >= 1 and the features unique")
+        if self.weighting == "tfidf" and not np.isfinite(np.asarray(self.idf, dtype=np.float64)).all():
+            raise TextClassifierError("the idf values must be finite numbers")
+        self.n_max = text._check_int("n_max", self.n_max, 1, TextClassifierError)
+        if len(set(self.features)) != len(self.features):
+            raise TextClassifierError("the features must be unique")
         self.index = {f: i for i, f in enumerate(self.features)}
+
+    @staticmethod
+    def _token_lists(token_lists: Iterable[Sequence[str]]) -> list[Sequence[str]]:
+        """The token lists as a list, refusing raw strings (a string is never a list of tokens: it
+        would be read letter by letter and match no feature)."""
+        if isinstance(token_lists, (str, bytes, bytearray)):
+            raise TypeError("give a list of token lists, e.g. [dmlib.text.tokenize(s) for s in texts], not a string")
+        out = list(token_lists)
+        for i, tokens in enumerate(out):
+            if isinstance(tokens, (str, bytes, bytearray)):
+                raise TypeError(f"give token lists (e.g. [dmlib.text.tokenize(s) for s in texts]), not raw strings: "
+                                f"item {i} is {tokens!r}")
+        return out
+
+    def unknown_counts(self, token_lists: Iterable[Sequence[str]]) -> np.ndarray:
+        """How many tokens of each text are not features (out of vocabulary), as an int64 array.
+
+        A text whose every token is unknown gets a row of zeros from :meth:`transform`, which a
+        model cannot tell from an empty text.
+
+        Example:
+            >>> BagOfNgrams(["good", "bad"], n_max=1).unknown_counts([["so", "good"], ["meh"]])
+            array([1, 1])
+        """
+        return np.array([sum(t not in self.index for t in tokens) for tokens in self._token_lists(token_lists)],
+                        dtype=np.int64)
 
     @classmethod
     def from_sklearn(cls, vectorizer: Any, *, n_max: int, tfidf: Any = None) -> "BagOfNgrams":
@@ -92,10 +127,12 @@ class BagOfNgrams:
         return cls(features, n_max=n_max, weighting="tfidf", idf=[float(v) for v in tfidf.idf_])
 
     def transform(self, token_lists: Iterable[Sequence[str]]) -> sp.csr_matrix:
-        """A sparse ``(n_texts, n_features)`` float32 matrix for lists of tokens."""
-        token_lists = list(token_lists)
-        if token_lists and isinstance(token_lists[0], str) and " " in token_lists[0]:
-            raise TypeError("give token lists (e.g. [dmlib.text.tokenize(s) for s in texts]), not raw strings")
+        """A sparse ``(n_texts, n_features)`` float32 matrix for lists of tokens.
+
+        Raises:
+            TypeError: for raw strings instead of token lists.
+        """
+        token_lists = self._token_lists(token_lists)
         rows, cols, vals = [], [], []
         for r, tokens in enumerate(token_lists):
             counts = Counter(self.index[g] for g in ngrams(tokens, self.n_max) if g in self.index)
@@ -129,39 +166,82 @@ class TextClassifier:
     def __post_init__(self) -> None:
         if (self.bag is None) == (self.vocab is None):
             raise TextClassifierError("give either a vocabulary (with maxlen) or a bag of n-grams, not both")
-        if self.vocab is not None and (int(self.maxlen) < 1 or self.padding not in ("pre", "post")
-                                       or self.truncating not in ("pre", "post")):
-            raise TextClassifierError(f"maxlen >= 1 and padding/truncating 'pre' or 'post' expected, got "
-                                      f"{self.maxlen!r}, {self.padding!r}, {self.truncating!r}")
+        if self.vocab is not None:
+            if self.padding not in ("pre", "post") or self.truncating not in ("pre", "post"):
+                raise TextClassifierError(f"padding and truncating must be 'pre' or 'post', got "
+                                          f"{self.padding!r}, {self.truncating!r}")
+            self.maxlen = text._check_int("maxlen", self.maxlen, 1, TextClassifierError)
 
     @property
     def kind(self) -> str:
         """``"ids"`` or ``"bag"``."""
         return "bag" if self.bag is not None else "ids"
 
-    def inputs(self, texts: Sequence[str]) -> np.ndarray:
-        """What the model reads for raw strings: padded ids, or dense bag-of-n-gram rows.
-
-        Raises:
-            TypeError: for a single string or anything that is not a list of strings.
-        """
-        if isinstance(texts, (str, bytes)) or not all(isinstance(t, str) for t in texts):
+    @staticmethod
+    def _tokens(texts: Iterable[str]) -> list[list[str]]:
+        """The tokens of each raw string; ``texts`` may be any iterable (a generator is read once)."""
+        if isinstance(texts, (str, bytes, bytearray)) or not isinstance(texts, Iterable):
             raise TypeError("give a list of strings, e.g. predict(['A wonderful film.']), not "
                             f"{type(texts).__name__}")
-        tokens = [text.tokenize(t) for t in texts]
+        texts = list(texts)
+        for i, t in enumerate(texts):
+            if not isinstance(t, str):
+                raise TypeError(f"give a list of strings, e.g. predict(['A wonderful film.']); texts[{i}] is a "
+                                f"{type(t).__name__}")
+        return [text.tokenize(t) for t in texts]
+
+    def _vectorise(self, tokens: list[list[str]]) -> np.ndarray:
         if self.bag is not None:
             return self.bag.transform(tokens).toarray()
         return text.texts_to_ids(tokens, self.vocab, maxlen=self.maxlen, padding=self.padding,
                                  truncating=self.truncating)
 
-    def predict(self, texts: Sequence[str]) -> np.ndarray:
+    def inputs(self, texts: Iterable[str]) -> np.ndarray:
+        """What the model reads for raw strings: padded ids, or dense bag-of-n-gram rows.
+
+        Raises:
+            TypeError: for a single string or anything that is not an iterable of strings.
+        """
+        return self._vectorise(self._tokens(texts))
+
+    def unknown_counts(self, texts: Iterable[str]) -> np.ndarray:
+        """How many word tokens of each raw string the vectoriser does not know (int64 array).
+
+        Unknown words reach an id model as ``[UNK]`` and are invisible to a bag of n-grams, so a
+        prediction for a text made mostly of them says little; check this count to find such texts.
+
+        Example:
+            >>> clf.unknown_counts(["A wonderful film.", "Zorglub blorf!"])   # doctest: +SKIP
+            array([0, 2])
+        """
+        tokens = self._tokens(texts)
+        if self.bag is not None:
+            return self.bag.unknown_counts(tokens)
+        return np.array([sum(t not in self.vocab for t in toks) for toks in tokens], dtype=np.int64)
+
+    def predict(self, texts: Iterable[str]) -> np.ndarray:
         """p(positive) for each raw string (a 1-D float array).
+
+        A text without a single word token (empty, blank, or only punctuation and markup) is
+        refused: an id model sees only padding, which a masked model averages over zero steps (NaN),
+        and a bag of n-grams sees a row of zeros; neither is a prediction about the text. Drop such
+        texts, or give them a score of your own, before calling.
+
+        Raises:
+            TypeError: for a single string or anything that is not an iterable of strings.
+            ValueError: for a text without a word token.
 
         Example:
             >>> clf.predict(["A wonderful film.", "A dreadful film."]).round(2)   # doctest: +SKIP
             array([0.93, 0.08], dtype=float32)
         """
-        x = self.inputs(texts)
+        tokens = self._tokens(texts)
+        empty = [i for i, toks in enumerate(tokens) if not toks]
+        if empty:
+            raise ValueError(f"texts[{empty[0]}] has no word to score (empty, blank, or only punctuation or markup)"
+                             + (f", and so have {len(empty) - 1} more texts" if len(empty) > 1 else "")
+                             + "; drop such texts or score them yourself")
+        x = self._vectorise(tokens)
         if len(x) == 0:
             return np.zeros(0, dtype="float32")
         return np.asarray(self.model.predict(x, verbose=0, batch_size=256))[:, 0]
@@ -220,12 +300,12 @@ def load_text_classifier(folder: str | Path) -> TextClassifier:
         if prep.get("format") != _FORMAT or prep.get("kind") not in ("ids", "bag"):
             raise ValueError(f"format {prep.get('format')!r}, kind {prep.get('kind')!r}")
         if prep["kind"] == "bag":
-            settings: dict[str, Any] = {"bag": BagOfNgrams(list(prep["features"]), n_max=int(prep["n_max"]),
+            settings: dict[str, Any] = {"bag": BagOfNgrams(list(prep["features"]), n_max=prep["n_max"],
                                                            weighting=prep["weighting"], idf=prep["idf"])}
         else:
             if not (folder / VOCABULARY_FILE).is_file():
                 raise TextClassifierError(f"{folder} lacks {VOCABULARY_FILE}: save it with save_text_classifier")
-            settings = {"vocab": text.Vocabulary.load(folder / VOCABULARY_FILE), "maxlen": int(prep["maxlen"]),
+            settings = {"vocab": text.Vocabulary.load(folder / VOCABULARY_FILE), "maxlen": prep["maxlen"],
                         "padding": prep["padding"], "truncating": prep["truncating"]}
     except (ValueError, KeyError, TypeError) as err:
         if isinstance(err, TextClassifierError):

@@ -19,6 +19,8 @@ that, once and tested:
 from __future__ import annotations
 
 import datetime as _dt
+import math
+import numbers
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +31,23 @@ PAD, START, END, UNKNOWN = "<pad>", "<start>", "<end>", "<unk>"
 """The special tokens; codes 0, 1, 2 and 3 in every :class:`TokenVocabulary`."""
 
 StepFn = Callable[[np.ndarray, list[np.ndarray]], tuple[np.ndarray, list[np.ndarray]]]
+
+
+def _check_int(name: str, value: Any, low: int) -> int:
+    """``value`` as an ``int`` if it is an integer (Python or NumPy, not bool) ``>= low``.
+
+    A float is refused even when whole (``2.0``): a size computed with ``/`` instead of ``//`` is a
+    bug that truncation would hide.
+
+    Raises:
+        ValueError: naming the argument, the value and what is allowed.
+    """
+    allowed = "a positive integer" if low == 1 else f"an integer >= {low}"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be {allowed}, got {value!r} of type {type(value).__name__}")
+    if value < low:
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return int(value)
 
 
 class TokenVocabulary:
@@ -76,17 +95,20 @@ class TokenVocabulary:
             An int array of shape ``(len(sequences), length)``; unknown tokens get code 3.
 
         Raises:
-            ValueError: if a coded sequence is longer than ``length``.
+            ValueError: if a coded sequence is longer than ``length``, or ``length`` is not a
+                positive integer.
         """
         if isinstance(sequences, str):
             raise ValueError("give a list of sequences, e.g. encode(['12+3']), not a single string")
+        if length is not None:
+            length = _check_int("length", length, 1)
         rows = []
         for seq in sequences:
             toks = list(seq)[::-1] if reverse else list(seq)
             ids = [self.index.get(t, self.unknown_id) for t in toks]
             rows.append(([self.start_id] if start else []) + ids + ([self.end_id] if end else []))
         longest = max((len(r) for r in rows), default=0)
-        length = longest if length is None else int(length)
+        length = longest if length is None else length
         if longest > length:
             raise ValueError(f"a sequence needs {longest} codes but length={length}; raise length")
         out = np.zeros((len(rows), length), dtype="int64")
@@ -97,12 +119,26 @@ class TokenVocabulary:
     def decode(self, ids: Any, *, sep: str = "") -> list[str]:
         """Turn rows of codes back into strings: skip padding and start, stop at the first end token.
 
+        Raises:
+            ValueError: for a code that is not a whole number in ``[0, len(self) - 1]`` (a negative
+                code would otherwise name a token counted from the end).
+
         Example:
             >>> TokenVocabulary("ab").decode([[1, 4, 5, 2, 4]])
             ['ab']
         """
+        codes = np.asarray(ids)
+        flat, bad = codes.ravel(), None
+        if flat.size and (codes.dtype == bool or not np.issubdtype(codes.dtype, np.number)):
+            bad = flat[0].item()
+        elif flat.size:
+            wrong = (flat != np.round(flat)) | (flat < 0) | (flat >= len(self.tokens))
+            bad = flat[np.argmax(wrong)].item() if wrong.any() else None
+        if bad is not None:
+            raise ValueError(f"ids must be whole numbers in [0, {len(self.tokens) - 1}] (this vocabulary has "
+                             f"{len(self.tokens)} tokens), got {bad!r}")
         out = []
-        for row in np.asarray(ids).reshape(len(ids), -1):
+        for row in codes.astype(np.int64).reshape(len(codes), -1):
             toks = []
             for i in row.tolist():
                 if i == self.end_id:
@@ -119,16 +155,28 @@ def teacher_forcing(targets: np.ndarray, start_id: int = 1) -> tuple[np.ndarray,
     The decoder input at step t is the true token of step t-1 (the start token at t=0); the output to
     predict is the true token of step t.
 
+    Raises:
+        ValueError: if ``targets`` is not a 2-D array of codes with at least one column.
+
     Example:
         >>> teacher_forcing(np.array([[5, 6, 2]]))
         (array([[1, 5, 6]]), array([[5, 6, 2]]))
     """
     targets = np.asarray(targets)
+    if targets.ndim != 2 or targets.shape[1] == 0:
+        raise ValueError(f"targets must be a 2-D array (examples, steps) of codes, got shape {targets.shape}")
     inputs = np.concatenate([np.full((len(targets), 1), start_id, dtype=targets.dtype), targets[:, :-1]], axis=1)
     return inputs, targets
 
 
 # --------------------------------------------------------------------------------------------- data
+MAX_DIGITS = 18
+"""The most digits :func:`addition_data` writes: its numbers are drawn as 64-bit integers."""
+_ENUMERATED_PAIRS = 2_000_000
+"""Up to this many unordered pairs, :func:`addition_data` shuffles them all; above, it draws pairs one by
+one, and at most this many problems (more would take hours of rejection sampling and gigabytes)."""
+
+
 def addition_data(digits: int = 2, *, n: int | None = None, seed: int = 0) -> tuple[list[str], list[str]]:
     """Addition problems as text, ``"535+61"`` -> ``"596"``, each unordered pair of numbers once.
 
@@ -137,27 +185,37 @@ def addition_data(digits: int = 2, *, n: int | None = None, seed: int = 0) -> tu
     no test sum is a training sum with its terms swapped.
 
     Args:
-        digits: the most digits of each number.
-        n: how many problems (default: all pairs, 5,050 for 2 digits).
+        digits: the most digits of each number, 1 to :data:`MAX_DIGITS`.
+        n: how many problems (default: all pairs, 5,050 for 2 digits); at most the number of
+            pairs, and at most 2,000,000 when there are more pairs than that (4 digits and up).
         seed: the random order.
 
     Returns:
         ``(questions, answers)``: lists of strings.
+
+    Raises:
+        ValueError: for ``digits`` or ``n`` outside the ranges above (or no ``n`` for 4 digits and up).
 
     Example:
         >>> q, a = addition_data(1, n=3, seed=0)
         >>> all(eval(x) == int(y) for x, y in zip(q, a))
         True
     """
-    if digits < 1:
-        raise ValueError(f"digits must be at least 1, got {digits}")
+    digits = _check_int("digits", digits, 1)
+    if digits > MAX_DIGITS:
+        raise ValueError(f"digits must be between 1 and {MAX_DIGITS} (numbers are 64-bit integers), got {digits!r}")
     top = 10**digits
     n_pairs = top * (top + 1) // 2
-    n = n_pairs if n is None else int(n)
-    if not 0 < n <= n_pairs:
-        raise ValueError(f"n must be between 1 and {n_pairs} (the unordered pairs with {digits} digits), got {n}")
+    if n is None and n_pairs > _ENUMERATED_PAIRS:
+        raise ValueError(f"give n: {digits} digits make {n_pairs} pairs, too many to generate them all")
+    n = n_pairs if n is None else _check_int("n", n, 1)
+    limit = min(n_pairs, _ENUMERATED_PAIRS)
+    if n > limit:
+        why = (f"the unordered pairs with {digits} digits" if limit == n_pairs
+               else f"problems drawn one by one from {n_pairs} pairs")
+        raise ValueError(f"n must be between 1 and {limit} ({why}), got {n}")
     rng = np.random.default_rng(seed)
-    if n_pairs <= 2_000_000:
+    if n_pairs <= _ENUMERATED_PAIRS:
         a, b = np.triu_indices(top)
         pick = rng.permutation(n_pairs)[:n]
         a, b = a[pick], b[pick]
@@ -249,8 +307,8 @@ def date_data(n: int, *, seed: int = 0, first_year: int = 1950, last_year: int =
         >>> all(len(t) == 10 and t[4] == "-" for t in y)
         True
     """
-    if n < 1:
-        raise ValueError(f"n must be positive, got {n}")
+    n = _check_int("n", n, 1)
+    first_year, last_year = _check_int("first_year", first_year, 1), _check_int("last_year", last_year, 1)
     if not 1 <= first_year <= last_year < first_year + 100:
         raise ValueError(f"need 1 <= first_year <= last_year < first_year + 100, got {first_year}, {last_year}")
     rng = np.random.default_rng(seed)
@@ -269,6 +327,7 @@ def parse_two_digit_year(text: str, first_year: int = 1950) -> int:
         >>> parse_two_digit_year("19"), parse_two_digit_year("50")
         (2019, 1950)
     """
+    first_year = _check_int("first_year", first_year, 1)
     yy = int(text)
     if not 0 <= yy <= 99:
         raise ValueError(f"a two-digit year must be 00-99, got {text!r}")
@@ -303,6 +362,8 @@ def keras_step(model: Any, n_context: int = 0) -> StepFn:
         >>> step = keras_step(decoder_step_model, n_context=1)  # doctest: +SKIP
         >>> seqs = greedy_decode(step, [encoder_outputs, h0], start_id=1, end_id=2, max_len=10)  # doctest: +SKIP
     """
+    n_context = _check_int("n_context", n_context, 0)
+
     def step(tokens: np.ndarray, state: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
         outs = model.predict_on_batch([np.asarray(tokens).reshape(-1, 1), *state])
         outs = outs if isinstance(outs, (list, tuple)) else [outs]
@@ -332,6 +393,8 @@ def greedy_decode(step: StepFn, state: list[np.ndarray], *, start_id: int, end_i
         array([[5, 2, 0, 0],
                [5, 2, 0, 0]])
     """
+    max_len = _check_int("max_len", max_len, 1)
+    _check_state(state)
     batch = len(state[0])
     tokens = np.full(batch, start_id, dtype="int64")
     out = np.zeros((batch, max_len), dtype="int64")
@@ -344,6 +407,13 @@ def greedy_decode(step: StepFn, state: list[np.ndarray], *, start_id: int, end_i
         if done.all():
             break
     return out
+
+
+def _check_state(state: Any) -> None:
+    """Refuse a decoder state that is not a non-empty list of arrays with the batch first."""
+    if isinstance(state, np.ndarray) or not isinstance(state, (list, tuple)) or not state or np.ndim(state[0]) < 1:
+        raise ValueError("state must be a non-empty list of arrays with the batch along the first axis, "
+                         f"e.g. [h0]; got {type(state).__name__}")
 
 
 def beam_search_decode(step: StepFn, state: list[np.ndarray], *, start_id: int, end_id: int, max_len: int,
@@ -372,9 +442,13 @@ def beam_search_decode(step: StepFn, state: list[np.ndarray], *, start_id: int, 
         array([[5, 2, 0, 0],
                [5, 2, 0, 0]])
     """
-    if beam_width < 1:
-        raise ValueError(f"beam_width must be at least 1, got {beam_width}")
-    batch, k = len(state[0]), int(beam_width)
+    k = _check_int("beam_width", beam_width, 1)
+    max_len = _check_int("max_len", max_len, 1)
+    if isinstance(length_penalty, (bool, np.bool_)) or not isinstance(length_penalty, numbers.Real) \
+            or not math.isfinite(length_penalty):
+        raise ValueError(f"length_penalty must be a finite number, got {length_penalty!r}")
+    _check_state(state)
+    batch = len(state[0])
     state = [np.repeat(np.asarray(s), k, axis=0) for s in state]       # (batch * k, ...)
     tokens = np.full(batch * k, start_id, dtype="int64")
     seqs = np.zeros((batch, k, max_len), dtype="int64")
@@ -460,6 +534,7 @@ def make_scenes(images: np.ndarray, labels: np.ndarray, n: int, *, seed: int = 0
         >>> s.images.shape, len(s.questions)
         ((3, 56, 56), 3)
     """
+    n = _check_int("n", n, 1)
     images, labels = np.asarray(images), np.asarray(labels).astype(int)
     if images.ndim != 3 or images.shape[1:] != (28, 28) or len(images) != len(labels):
         raise ValueError(f"need images (n, 28, 28) and n labels, got {images.shape} and {labels.shape}")

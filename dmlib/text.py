@@ -22,6 +22,7 @@ import functools
 import html
 import json
 import math
+import numbers
 import re
 import unicodedata
 from collections import Counter
@@ -51,18 +52,25 @@ _HTML_ELEMENTS = (
     "section select small source span strike strong style sub summary sup table tbody td template textarea tfoot "
     "th thead time title tr track tt u ul var video wbr"
 ).split()
-_TAGS = re.compile(
-    r"<(?:/?(?:" + "|".join(sorted(_HTML_ELEMENTS, key=len, reverse=True)) + r")(?![\w-])[^<>]{0,500}"
-    r"|!--.*?--|![A-Za-z][^<>]{0,200})>",
-    re.IGNORECASE | re.DOTALL,
-)
+# A tag is ``<``, an optional ``/``, a whole word that is an element name (checked in _replace_tag, so
+# the pattern needs no 120-way alternation at every ``<``), at most 500 characters other than ``<>``,
+# and ``>``; or a comment ``<!-- ... -->``; or a declaration such as ``<!DOCTYPE html>``. Case-folding
+# follows Python's re.IGNORECASE (``<ſtrong>`` counts as ``<strong>``), as it always has here.
+_ELEMENT_NAME = re.compile("|".join(sorted(_HTML_ELEMENTS, key=len, reverse=True)), re.IGNORECASE)
+_TAG = r"/?(\w+)(?![\w-])[^<>]{0,500}"
+_DECLARATION = r"![A-Za-z][^<>]{0,200}"
+_TAGS = re.compile(rf"<(?:{_TAG}|!--.*?--|{_DECLARATION})>", re.IGNORECASE | re.DOTALL)
+_TAGS_NO_COMMENT = re.compile(rf"<(?:{_TAG}|{_DECLARATION})>", re.IGNORECASE | re.DOTALL)
+# A decimal character reference whose digits int() would refuse (more than 4300, Python's limit):
+# html.unescape raises ValueError on it. See _shorten_decimal_reference.
+_LONG_DECIMAL_REFERENCE = re.compile(r"&#([0-9]{8,})(;?)")
 _ASCII_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")  # _token_pattern() restricted to lower-case ASCII
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'"})  # typographic and modifier-letter apostrophes
 
 
 @functools.cache
 def _token_pattern() -> re.Pattern[str]:
-    """Words of any script: letters and digits (``[^\W_]``) with their combining marks, and an
+    r"""Words of any script: letters and digits (``[^\W_]``) with their combining marks, and an
     optional apostrophe suffix of letters (``don't``, ``it's``, ``90's``).
 
     Python's ``\w`` leaves out combining marks (Unicode categories Mn, Mc, Me), which Devanagari,
@@ -86,6 +94,44 @@ def _token_pattern() -> re.Pattern[str]:
 
 class VocabularyError(ValueError):
     """A vocabulary that cannot be built, read or used (e.g. a malformed JSON file, a bad size)."""
+
+
+def _check_int(name: str, value: Any, low: int, error: type[ValueError] = ValueError) -> int:
+    """``value`` as an ``int`` if it is an integer (Python or NumPy, not bool) ``>= low``.
+
+    A float is refused even when whole (``2.0``): a size computed with ``/`` instead of ``//`` is a
+    bug that truncation would hide. Used for every size argument of this module and of
+    :mod:`dmlib.sentiment`.
+
+    Raises:
+        ValueError (or ``error``): naming the argument, the value and what is allowed.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise error(f"{name} must be an integer >= {low}, got {value!r} of type {type(value).__name__}")
+    if value < low:
+        raise error(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def _check_ids(ids: Iterable[Any], size: int) -> list[int]:
+    """``ids`` as a list of ints, refusing anything that is not a whole number in ``[0, size - 1]``.
+
+    A negative id would silently index from the end of the token list, a fractional one be
+    truncated: both are bugs in the caller, so they are named here instead.
+    """
+    values = np.asarray(ids if isinstance(ids, np.ndarray) else list(ids))
+    if values.size == 0:
+        return []
+    if values.dtype == bool or not np.issubdtype(values.dtype, np.number):
+        bad = next((v for v in values.ravel().tolist()
+                    if isinstance(v, bool) or not isinstance(v, numbers.Real)), values.ravel()[0].item())
+    else:
+        wrong = (values != np.round(values)) | (values < 0) | (values >= size) | ~np.isfinite(values)
+        bad = values.ravel()[int(np.argmax(wrong.ravel()))].item() if wrong.any() else None
+    if bad is not None:
+        raise ValueError(f"ids must be whole numbers in [0, {size - 1}] (this vocabulary has {size} tokens), "
+                         f"got {bad!r}")
+    return [int(i) for i in values.ravel()]
 
 
 def _check_text(value: Any, where: str) -> str:
@@ -126,6 +172,8 @@ def clean_text(text: str) -> str:
     Only real tags go: a ``<`` directly followed by an HTML element name (``<br />``, ``<i>``,
     ``</p>``, ``<a href=...>``) or a comment. Comparisons and emoticons (``3 < 5``, ``<3``) stay.
 
+    Runs in time linear in the length of the text, whatever it holds (a review is untrusted input).
+
     Raises:
         TypeError: if ``text`` is not a ``str`` (bytes: decode them first).
 
@@ -133,7 +181,51 @@ def clean_text(text: str) -> str:
         >>> clean_text("Great film!<br /><br />I LOVED it &amp; 3 < 5.")
         'great film!  i loved it & 3 < 5.'
     """
-    return html.unescape(_TAGS.sub(" ", _check_text(text, "text"))).lower()
+    text = _strip_tags(_check_text(text, "text"))
+    if "&#" in text:
+        text = _LONG_DECIMAL_REFERENCE.sub(_shorten_decimal_reference, text)
+    return html.unescape(text).lower()
+
+
+def _replace_tag(match: re.Match[str]) -> str:
+    """A space for a tag of a real HTML element, a comment or a declaration; other ``<word ...>`` stay.
+
+    The match of a non-element (``<grin>``) holds no other ``<``, so keeping it skips no tag.
+    """
+    name = match.group(1)
+    return match.group(0) if name is not None and _ELEMENT_NAME.fullmatch(name) is None else " "
+
+
+def _strip_tags(text: str) -> str:
+    """Replace HTML tags, comments and declarations by spaces, in linear time.
+
+    A comment runs from ``<!--`` to the first ``-->`` after it. Searching for that closer from every
+    ``<!--`` is quadratic when none follows (``"<!--" * N``: 1 MB took more than 10 minutes), so
+    the text is cut after its last ``-->``: before the cut every opener finds a closer (or is one of
+    the last few characters), after it no comment can end, and the pattern without the comment
+    alternative is used. No match crosses the cut (every match ends at its first ``>``, and the cut
+    follows a ``>``), so the result is what one pass of the full pattern gives. The standard
+    library's ``html.parser`` would be linear too, but to it every ``<word ...>`` is a tag, so a
+    reviewer's ``<grin>`` would go: the tokens of real reviews would change.
+    """
+    last_closer = text.rfind("-->")
+    if last_closer < 0:
+        return _TAGS_NO_COMMENT.sub(_replace_tag, text)
+    cut = last_closer + 3
+    return _TAGS.sub(_replace_tag, text[:cut]) + _TAGS_NO_COMMENT.sub(_replace_tag, text[cut:])
+
+
+def _shorten_decimal_reference(match: re.Match[str]) -> str:
+    """A decimal character reference rewritten so that ``html.unescape`` decodes it as before, without
+    reading a number of thousands of digits (``int`` refuses more than 4300: ``ValueError``).
+
+    Leading zeros go; a number of more than 7 digits is above U+10FFFF, which ``html.unescape``
+    decodes as U+FFFD (its ``;`` included), so that character is returned directly.
+    """
+    digits = match.group(1).lstrip("0")
+    if len(digits) > 7:
+        return "\ufffd"
+    return "&#" + (digits or "0") + match.group(2)
 
 
 def tokenize(text: str) -> list[str]:
@@ -212,11 +304,16 @@ class Vocabulary:
     def decode(self, ids: Iterable[int], *, skip_padding: bool = True) -> str:
         """The tokens of ids joined by spaces (padding left out by default).
 
+        Raises:
+            ValueError: for an id that is not a whole number in ``[0, len(self) - 1]`` (a negative
+                id would otherwise name a token counted from the end).
+
         Example:
             >>> build_vocabulary(["a good film"]).decode([2, 1, 0, 0])
             'a [UNK]'
         """
-        return " ".join(self.tokens[int(i)] for i in ids if not (skip_padding and int(i) == PAD_ID))
+        return " ".join(self.tokens[i] for i in _check_ids(ids, len(self.tokens))
+                        if not (skip_padding and i == PAD_ID))
 
     def save(self, path: str | Path) -> Path:
         """Write the vocabulary as JSON (``{"tokens": [...], "counts": [...]}``); returns the path."""
@@ -261,7 +358,8 @@ def build_vocabulary(
         The vocabulary, tokens by decreasing frequency (ties broken alphabetically).
 
     Raises:
-        VocabularyError: if ``max_tokens < 2``.
+        VocabularyError: if ``max_tokens`` is not an integer >= 2 (room for padding and OOV), or
+            ``min_count`` not an integer >= 1.
         TypeError: if ``texts`` is a single string, None or bytes, or holds something other than
             texts and token lists.
 
@@ -269,8 +367,9 @@ def build_vocabulary(
         >>> build_vocabulary(["the cat", "the dog", "the cat"], max_tokens=4).tokens
         ['[PAD]', '[UNK]', 'the', 'cat']
     """
-    if max_tokens is not None and max_tokens < 2:
-        raise VocabularyError(f"max_tokens must leave room for padding and OOV (>= 2), got {max_tokens}")
+    if max_tokens is not None:
+        max_tokens = _check_int("max_tokens (room for padding and OOV included)", max_tokens, 2, VocabularyError)
+    min_count = _check_int("min_count", min_count, 1, VocabularyError)
     _check_corpus(texts, "texts")
     counter: Counter[str] = Counter()
     for i, text in enumerate(texts):
@@ -303,13 +402,15 @@ def texts_to_ids(
             (``pad_sequences``' default).
         drop_oov: leave unknown tokens out instead of encoding them as :data:`OOV_ID` (what
             Keras 2's ``Tokenizer(num_words=...)`` did when it had no ``oov_token``).
-        dtype: integer dtype of the result.
+        dtype: integer dtype of the result, large enough for the largest id (``int8`` cannot hold a
+            vocabulary of more than 128 tokens).
 
     Returns:
         The id array.
 
     Raises:
-        ValueError: for an unknown ``padding``/``truncating`` or ``maxlen < 1``.
+        ValueError: for an unknown ``padding``/``truncating``, ``maxlen`` not an integer >= 1, or a
+            ``dtype`` that is not an integer type able to hold every id of ``vocab``.
         TypeError: if ``texts`` is a single string, None or bytes, or holds something other than
             texts and token lists.
 
@@ -325,8 +426,8 @@ def texts_to_ids(
     """
     if padding not in ("pre", "post") or truncating not in ("pre", "post"):
         raise ValueError(f"padding and truncating are 'pre' or 'post', got {padding!r}, {truncating!r}")
-    if maxlen < 1:
-        raise ValueError(f"maxlen must be >= 1, got {maxlen}")
+    maxlen = _check_int("maxlen", maxlen, 1)
+    _check_id_dtype(dtype, len(vocab))
     _check_corpus(texts, "texts")
     rows = [vocab.encode(_tokens_of(t, i, "texts")) for i, t in enumerate(texts)]
     if drop_oov:
@@ -342,6 +443,19 @@ def texts_to_ids(
     return out
 
 
+def _check_id_dtype(dtype: Any, size: int) -> None:
+    """Refuse a dtype that is not an integer type or cannot hold the ids ``0 .. size - 1``."""
+    try:
+        target = np.dtype(dtype)
+    except TypeError:
+        target = np.dtype(object)
+    if not np.issubdtype(target, np.integer):
+        raise ValueError(f"dtype must be an integer dtype (ids are integers), got {dtype!r}")
+    if np.iinfo(target).max < size - 1:
+        raise ValueError(f"dtype {target.name} cannot hold ids up to {size - 1} (the vocabulary has {size} "
+                         f"tokens; the largest {target.name} is {np.iinfo(target).max}); use int32")
+
+
 class SparseBatches(keras.utils.PyDataset):
     """Dense ``float32`` batches of a SciPy sparse matrix (a bag of words) for ``fit``/``predict``.
 
@@ -351,7 +465,7 @@ class SparseBatches(keras.utils.PyDataset):
     Args:
         x: sparse (or dense) matrix, one row per example.
         y: targets, or None to yield inputs only (for ``predict``).
-        batch_size: rows per batch.
+        batch_size: rows per batch (an integer >= 1).
         shuffle: reshuffle the rows at every epoch.
         seed: seed of the shuffling.
         **kwargs: ``workers``, ``use_multiprocessing``, ``max_queue_size`` of ``PyDataset``.
@@ -365,11 +479,11 @@ class SparseBatches(keras.utils.PyDataset):
     def __init__(self, x: Any, y: Any = None, *, batch_size: int = 128, shuffle: bool = False,
                  seed: int | None = None, **kwargs: Any):
         super().__init__(**kwargs)
+        self.batch_size = _check_int("batch_size", batch_size, 1)
         self.x = sp.csr_matrix(x) if not sp.issparse(x) else x.tocsr()
         self.y = None if y is None else np.asarray(y)
         if self.y is not None and len(self.y) != self.x.shape[0]:
             raise ValueError(f"x has {self.x.shape[0]} rows but y has {len(self.y)}")
-        self.batch_size = int(batch_size)
         self.shuffle = shuffle
         self._rng = np.random.default_rng(seed)
         self.order = np.arange(self.x.shape[0])
@@ -411,8 +525,8 @@ def cooccurrence_matrix(ids: Sequence[np.ndarray] | np.ndarray, vocab_size: int,
                [0., 0., 0., 2.],
                [0., 0., 2., 0.]])
     """
-    if window < 1:
-        raise ValueError(f"window must be >= 1, got {window}")
+    window = _check_int("window", window, 1)
+    vocab_size = _check_int("vocab_size", vocab_size, 1)
     seqs = [np.asarray(s, dtype=np.int64) for s in ids]
     # One long stream with `window` separators between documents, so no pair crosses a border.
     gap = np.full(window, -1, dtype=np.int64)
@@ -438,18 +552,27 @@ def ppmi(counts: Any, *, alpha: float = 0.75) -> sp.csr_matrix:
     tempers PMI's bias towards rare contexts. ``alpha=1`` gives plain PPMI.
 
     Args:
-        counts: (words x contexts) co-occurrence counts, sparse or dense.
-        alpha: context smoothing exponent.
+        counts: (words x contexts) co-occurrence counts, sparse or dense: finite and >= 0.
+        alpha: context smoothing exponent, a finite number >= 0.
 
     Returns:
         The PPMI matrix, sparse (only the positive entries are stored).
+
+    Raises:
+        ValueError: for NaN, infinite or negative counts, an empty matrix or a bad ``alpha``.
 
     Example:
         >>> ppmi(np.array([[0, 2], [2, 0]]), alpha=1.0).toarray().round(3)
         array([[0.   , 0.693],
                [0.693, 0.   ]])
     """
+    if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, numbers.Real) or not 0 <= alpha < math.inf:
+        raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
     c = sp.csr_matrix(counts, dtype=np.float64)
+    if not np.isfinite(c.data).all():
+        raise ValueError("counts hold NaN or infinite values; co-occurrence counts are finite")
+    if (c.data < 0).any():
+        raise ValueError("counts hold negative values; co-occurrence counts are >= 0")
     total = c.sum()
     if total <= 0:
         raise ValueError("the co-occurrence matrix is empty")
@@ -467,16 +590,17 @@ def nearest_neighbours(vectors: np.ndarray, vocab: Vocabulary, word: str, k: int
     """The ``k`` tokens whose vectors have the highest cosine similarity with ``word``'s vector.
 
     Args:
-        vectors: (vocabulary size, dimensions) array, row ``i`` the vector of id ``i``.
+        vectors: (vocabulary size, dimensions) finite array, row ``i`` the vector of id ``i``.
         vocab: the vocabulary the rows follow.
         word: the probe word.
-        k: how many neighbours.
+        k: how many neighbours (an integer >= 1).
 
     Returns:
         ``[(token, cosine), ...]``, most similar first, the word itself and the special ids left out.
 
     Raises:
         KeyError: if ``word`` is not in the vocabulary.
+        ValueError: for a bad ``k``, or ``vectors`` that are not one finite row per token.
 
     Example:
         >>> vocab = Vocabulary(["[PAD]", "[UNK]", "good", "great", "bad"])
@@ -484,9 +608,14 @@ def nearest_neighbours(vectors: np.ndarray, vocab: Vocabulary, word: str, k: int
         >>> [w for w, _ in nearest_neighbours(vecs, vocab, "good", k=2)]
         ['great', 'bad']
     """
+    k = _check_int("k", k, 1)
     if word not in vocab:
         raise KeyError(f"{word!r} is not in the vocabulary of {len(vocab)} tokens")
     v = np.asarray(vectors, dtype=np.float64)
+    if v.ndim != 2 or len(v) != len(vocab):
+        raise ValueError(f"vectors must have one row per token, shape ({len(vocab)}, dimensions), got {v.shape}")
+    if not np.isfinite(v).all():
+        raise ValueError("vectors hold NaN or infinite values")
     norms = np.linalg.norm(v, axis=1)
     norms[norms == 0] = 1.0
     sims = (v @ v[vocab.index[word]]) / (norms * norms[vocab.index[word]])

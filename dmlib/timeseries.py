@@ -43,35 +43,49 @@ def _check_int(name: str, value: Any, low: int) -> int:
     return int(value)
 
 
-def _cast_finite(values: np.ndarray, what: str, dtype: Any) -> np.ndarray:
-    """``values`` cast to ``dtype``, refusing NaN/inf, checked AFTER the cast (1e300 is inf in float32).
+def _check_float_dtype(dtype: Any) -> np.dtype:
+    """``dtype`` as a NumPy dtype if it is a floating-point type.
+
+    An integer or boolean dtype would wrap or truncate the data without a word (1000 is -24 in
+    int8, 0.7 is 0 in int32), and a model reads floats anyway.
+
+    Raises:
+        WindowError: naming the dtype given.
+    """
+    try:
+        target = np.dtype(dtype)
+    except TypeError:  # not a dtype at all, e.g. "flot32"
+        target = np.dtype(object)
+    if not np.issubdtype(target, np.floating):
+        raise WindowError(f"dtype must be a floating-point dtype such as 'float32' or 'float64', got {dtype!r}; "
+                          "an integer dtype would wrap or truncate the values (1000 is -24 in int8)")
+    return target
+
+
+def _cast_finite(values: np.ndarray, what: str, target: np.dtype) -> np.ndarray:
+    """``values`` cast to the floating dtype ``target``, refusing NaN/inf, checked AFTER the cast
+    (1e300 is inf in float32).
 
     Raises:
         WindowError: naming how many values are bad, where the first one is, and what to do.
     """
-    target = np.dtype(dtype)
-    if np.issubdtype(target, np.floating):
-        with np.errstate(over="ignore", invalid="ignore"):
-            cast = values.astype(target, copy=False)
-        check = cast
-    else:  # an integer dtype: NaN/inf would become arbitrary integers, so check the source
-        cast, check = None, values
-    if np.issubdtype(check.dtype, np.floating):
-        bad = ~np.isfinite(check)
-        if bad.any():
-            where = tuple(np.argwhere(bad)[0])
-            first = values[where]
-            if np.isfinite(first):
-                raise WindowError(
-                    f"{what} hold {int(bad.sum())} values too large for {target.name} "
-                    f"(|value| > {float(np.finfo(target).max):.3g}; first at {_position(where)}: {first!r}); "
-                    "rescale or standardise them before windowing"
-                )
+    with np.errstate(over="ignore", invalid="ignore"):
+        cast = values.astype(target, copy=False)
+    bad = ~np.isfinite(cast)
+    if bad.any():
+        where = tuple(np.argwhere(bad)[0])
+        first = values[where]
+        if np.isfinite(first):
             raise WindowError(
-                f"{what} hold {int(bad.sum())} NaN/inf values (first at {_position(where)}); "
-                "fill them or drop the column before windowing (a model cannot read NaN)"
+                f"{what} hold {int(bad.sum())} values too large for {target.name} "
+                f"(|value| > {float(np.finfo(target).max):.3g}; first at {_position(where)}: {first!r}); "
+                "rescale or standardise them before windowing"
             )
-    return cast if cast is not None else values.astype(target, copy=False)
+        raise WindowError(
+            f"{what} hold {int(bad.sum())} NaN/inf values (first at {_position(where)}); "
+            "fill them or drop the column before windowing (a model cannot read NaN)"
+        )
+    return cast
 
 
 def _position(index: tuple[int, ...]) -> str:
@@ -251,11 +265,12 @@ class WindowDataset(keras.utils.PyDataset):
         batch_size: windows per batch.
         shuffle: reshuffle the order of the windows at every epoch.
         seed: seed of the shuffling (the same seed gives the same sequence of epochs).
-        dtype: dtype of the batches (float32 by default).
+        dtype: floating-point dtype of the batches (float32 by default).
         **kwargs: ``workers``, ``use_multiprocessing``, ``max_queue_size`` of ``PyDataset``.
 
     Raises:
-        WindowError: wrong shapes, NaN/inf in the features or in a used target, a series too short.
+        WindowError: wrong shapes, NaN/inf in the features or in a used target, a series too short,
+            a size that is not an integer in range, or a dtype that is not a floating-point type.
 
     Example:
         >>> ds = WindowDataset(np.random.rand(1000, 3), np.random.rand(1000), length=120, delay=24,
@@ -289,6 +304,7 @@ class WindowDataset(keras.utils.PyDataset):
         self.delay = _check_int("delay", delay, 0)
         self.horizon = _check_int("horizon", horizon, 1) if targets is not None else 0
         self.batch_size = _check_int("batch_size", batch_size, 1)
+        dtype = _check_float_dtype(dtype)
         self.starts = window_starts(
             len(x), self.length, self.delay if targets is not None else 0, horizon=self.horizon,
             sampling_rate=self.sampling_rate, start=start, end=end, stride=stride,
@@ -307,16 +323,13 @@ class WindowDataset(keras.utils.PyDataset):
                 cast = y.astype(dtype, copy=False)
             last = self.starts + (self.length - 1) * self.sampling_rate + self.delay
             used = np.unique((last[:, None] + np.arange(self.horizon)[None, :]).ravel())
-            # Checked after the cast (1e300 is inf in float32) and in the source (NaN in an integer dtype).
-            checked = [a for a in (cast, y) if np.issubdtype(a.dtype, np.floating)]
-            bad = np.zeros(len(used), dtype=bool)
-            for arr in checked:
-                bad |= ~np.isfinite(arr[used]).reshape(len(used), -1).all(axis=1)
+            # Checked after the cast: 1e300 is inf in float32 (and NaN stays NaN).
+            bad = ~np.isfinite(cast[used]).reshape(len(used), -1).all(axis=1)
             if bad.any():
                 rows = used[bad]
                 raise WindowError(
                     f"{len(rows)} target rows used by the windows are NaN/inf or too large for "
-                    f"{np.dtype(dtype).name} (first at row {rows[0]}: {y[rows[0]]!r}); "
+                    f"{dtype.name} (first at row {rows[0]}: {y[rows[0]]!r}); "
                     "fill or rescale them, or choose another target column"
                 )
             self.targets = cast

@@ -9,9 +9,18 @@ Numpy in, numpy out; no Keras.
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+
+
+def _is_whole(value: Any) -> bool:
+    """Whether ``value`` is a whole number (``3``, ``np.int64(3)``, ``3.0``), not a bool, NaN or infinity."""
+    return (isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+            and math.isfinite(value) and int(value) == value)
 
 
 def class_subset(x: np.ndarray, y: np.ndarray, classes: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -26,8 +35,9 @@ def class_subset(x: np.ndarray, y: np.ndarray, classes: Sequence[int]) -> tuple[
         ``(x_kept, y_kept)``, in the original order of the examples.
 
     Raises:
-        ValueError: if ``x`` and ``y`` differ in length, ``classes`` is empty or repeats a label, or a
-            class has no example (a typo in the class list would otherwise pass silently).
+        ValueError: if ``x`` and ``y`` differ in length, ``classes`` is empty, repeats a label or holds
+            something other than whole numbers, or a class has no example (a typo in the class list
+            would otherwise pass silently).
 
     Example:
         >>> x, y = np.arange(6), np.array([0, 1, 2, 0, 1, 2])
@@ -37,7 +47,10 @@ def class_subset(x: np.ndarray, y: np.ndarray, classes: Sequence[int]) -> tuple[
     x, y = np.asarray(x), np.asarray(y)
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} examples but y has {len(y)} labels; give one label per example")
-    classes = [int(c) for c in classes]
+    given = list(classes)  # read once: a generator would be empty on a second pass
+    if not all(_is_whole(c) for c in given):
+        raise ValueError(f"classes must be whole-number labels (0.5 would be truncated to 0), got {given!r}")
+    classes = [int(c) for c in given]
     if not classes or len(set(classes)) != len(classes):
         raise ValueError(f"classes must be a non-empty list of distinct labels, got {classes}")
     missing = [c for c in classes if not np.any(y == c)]
@@ -68,7 +81,7 @@ def per_class_sample(y: np.ndarray, per_class: int, *, seed: int = 0) -> np.ndar
         (4, [2, 2])
     """
     y = np.asarray(y)
-    if isinstance(per_class, bool) or int(per_class) != per_class or per_class < 1:
+    if not _is_whole(per_class) or per_class < 1:
         raise ValueError(f"per_class must be a whole number >= 1, got {per_class!r}")
     rng = np.random.default_rng(seed)
     picks = []

@@ -11,6 +11,8 @@ benchmarks, and precision at k. Numpy in, numpy out; Keras only through ``keras`
 
 from __future__ import annotations
 
+import math
+import numbers
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -45,6 +47,31 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------
 # Scoring a clustering against labels that were kept aside
 # ---------------------------------------------------------------------------------------------
+
+def _check_int(name: str, value: Any, low: int) -> int:
+    """``value`` as an ``int`` if it is an integer (Python or NumPy, not bool) ``>= low``.
+
+    A float is refused even when whole (``2.0``): a size computed with ``/`` instead of ``//`` is a
+    bug that truncation would hide.
+
+    Raises:
+        ValueError: naming the argument, the value and what is allowed.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r} of type {type(value).__name__}")
+    if value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def _check_positive(name: str, value: Any, *, zero: bool = False) -> float:
+    """``value`` as a float if it is a finite real number ``> 0`` (``>= 0`` with ``zero``); else a ValueError."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)) and math.isfinite(value) \
+        and (value >= 0 if zero else value > 0)
+    if not ok:
+        raise ValueError(f"{name} must be a finite number {'>=' if zero else '>'} 0, got {value!r}")
+    return float(value)
+
 
 def _labels(y: Any, name: str) -> np.ndarray:
     arr = np.asarray(y)
@@ -129,11 +156,15 @@ def cluster_scores(y_true: Any, y_pred: Any) -> dict[str, float]:
 def soft_assignment(z: np.ndarray, centers: np.ndarray, alpha: float = 1.0) -> np.ndarray:
     """DEC's soft assignment in numpy: q_ij proportional to (1 + |z_i - mu_j|^2 / alpha)^(-(alpha+1)/2).
 
+    Raises:
+        ValueError: if ``alpha`` is not a finite number > 0.
+
     Example:
         >>> soft_assignment(np.array([[0.0], [2.0]]), np.array([[0.0], [2.0]])).round(2)
         array([[0.83, 0.17],
                [0.17, 0.83]])
     """
+    alpha = _check_positive("alpha", alpha)
     d2 = cdist(np.asarray(z, dtype=float), np.asarray(centers, dtype=float), "sqeuclidean")
     q = (1.0 + d2 / alpha) ** (-(alpha + 1.0) / 2.0)
     return q / q.sum(axis=1, keepdims=True)
@@ -170,10 +201,11 @@ def _clustering_layer_class() -> type:
 
         def __init__(self, n_clusters: int, alpha: float = 1.0, **kwargs: Any):
             super().__init__(**kwargs)
-            if int(n_clusters) < 2:
-                raise ValueError(f"n_clusters must be at least 2, got {n_clusters}")
+            if isinstance(n_clusters, (bool, np.bool_)) or not isinstance(n_clusters, numbers.Integral) \
+                    or n_clusters < 2:
+                raise ValueError(f"n_clusters must be an integer, at least 2, got {n_clusters!r}")
             self.n_clusters = int(n_clusters)
-            self.alpha = float(alpha)
+            self.alpha = _check_positive("alpha", alpha)
 
         def build(self, input_shape: tuple[int | None, ...]) -> None:
             self.centers = self.add_weight(shape=(self.n_clusters, int(input_shape[-1])),
@@ -228,6 +260,7 @@ class DECResult:
 
     def predict(self, x: Any, batch_size: int = 1024) -> np.ndarray:
         """Hard cluster ids of new items."""
+        batch_size = _check_int("batch_size", batch_size, 1)
         return np.asarray(self.model.predict(x, batch_size=batch_size, verbose=0)).argmax(axis=1)
 
 
@@ -269,7 +302,9 @@ def dec_refine(
         A :class:`DECResult`.
 
     Raises:
-        ValueError: for centres that do not match the encoder's code size, or bad arguments.
+        ValueError: for centres that do not match the encoder's code size, or bad arguments (sizes
+            that are not integers >= 1, a learning rate or alpha that is not a finite number > 0, a
+            tolerance that is not a finite number >= 0).
 
     Example:
         >>> result = dec_refine(encoder, x_train, kmeans.cluster_centers_, rounds=10)  # doctest: +SKIP
@@ -277,6 +312,11 @@ def dec_refine(
     """
     import keras
 
+    rounds, batch_size = _check_int("rounds", rounds, 1), _check_int("batch_size", batch_size, 1)
+    if steps_per_round is not None:
+        steps_per_round = _check_int("steps_per_round", steps_per_round, 1)
+    learning_rate, alpha = _check_positive("learning_rate", learning_rate), _check_positive("alpha", alpha)
+    tol = _check_positive("tol", tol, zero=True)
     centers = np.asarray(centers, dtype="float32")
     if centers.ndim != 2 or centers.shape[0] < 2:
         raise ValueError(f"centers must be a (k, d) array with k >= 2, got shape {centers.shape}")
@@ -285,8 +325,6 @@ def dec_refine(
     code_size = int(codes.shape[-1])
     if centers.shape[1] != code_size:
         raise ValueError(f"centers have {centers.shape[1]} coordinates but the encoder's codes have {code_size}")
-    if rounds < 1 or batch_size < 1:
-        raise ValueError("rounds and batch_size must be positive")
     layer = ClusteringLayer(centers.shape[0], alpha=alpha, name="clustering")
     model = keras.Model(inputs, layer(codes), name="dec")
     layer.set_weights([centers])
@@ -333,7 +371,7 @@ def subspace_angle_degrees(a: np.ndarray, b: np.ndarray) -> float:
     ``scipy.linalg.subspace_angles``.
 
     Raises:
-        ValueError: if ``a`` and ``b`` have a different number of rows.
+        ValueError: if ``a`` and ``b`` have a different number of rows, no column, or NaN/inf.
 
     Example:
         >>> e = np.eye(3)
@@ -345,6 +383,11 @@ def subspace_angle_degrees(a: np.ndarray, b: np.ndarray) -> float:
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.ndim != 2 or b.ndim != 2 or a.shape[0] != b.shape[0]:
         raise ValueError(f"give two matrices whose columns live in the same space; got {a.shape} and {b.shape}")
+    if a.size == 0 or b.size == 0:
+        raise ValueError(f"a subspace needs at least one row and one column; got shapes {a.shape} and {b.shape} "
+                         "(empty)")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise ValueError("a and b must be finite: they hold NaN or infinite values")
     return float(np.degrees(subspace_angles(a, b).max()))
 
 
@@ -381,7 +424,10 @@ def pca_reconstruction_scores(x_train: np.ndarray, x_test: np.ndarray, n_compone
     """Squared reconstruction error of standardised items from a PCA fitted on the training items.
 
     Args:
-        n_components: an int, or a float in (0, 1) for the share of variance to keep.
+        n_components: an int >= 1, or a float in (0, 1) for the share of variance to keep.
+
+    Raises:
+        ValueError: for any other ``n_components``.
 
     Example:
         >>> x = np.random.default_rng(0).normal(size=(100, 2)) * [1.0, 0.01]
@@ -391,6 +437,11 @@ def pca_reconstruction_scores(x_train: np.ndarray, x_test: np.ndarray, n_compone
     """
     from sklearn.decomposition import PCA
 
+    if isinstance(n_components, numbers.Integral) and not isinstance(n_components, (bool, np.bool_)):
+        n_components = _check_int("n_components", n_components, 1)
+    elif not (isinstance(n_components, numbers.Real) and not isinstance(n_components, (bool, np.bool_))
+              and 0 < n_components < 1):
+        raise ValueError(f"n_components must be an integer >= 1 or a share of variance in (0, 1), got {n_components!r}")
     scaler = StandardScaler().fit(x_train)
     pca = PCA(n_components=n_components).fit(scaler.transform(x_train))
     z = scaler.transform(x_test)
@@ -429,13 +480,17 @@ def evaluate_detectors(
         One row per (detector, split): ``dataset, method, split, roc_auc, average_precision, seconds``.
 
     Raises:
-        ValueError: if ``y`` is not binary 0/1 with both classes present, or lengths differ.
+        ValueError: if ``y`` is not binary 0/1 with both classes present, lengths differ,
+            ``n_splits`` is not an integer >= 1 or ``test_size`` not a share in (0, 1).
 
     Example:
         >>> from sklearn.ensemble import IsolationForest
         >>> iforest = lambda tr, te, s: -IsolationForest(random_state=s).fit(tr).score_samples(te)
         >>> evaluate_detectors({"iforest": iforest}, X, y, n_splits=3)  # doctest: +SKIP
     """
+    n_splits = _check_int("n_splits", n_splits, 1)
+    if isinstance(test_size, (bool, np.bool_)) or not isinstance(test_size, numbers.Real) or not 0 < test_size < 1:
+        raise ValueError(f"test_size must be a share in (0, 1), got {test_size!r}")
     x, y = np.asarray(x), np.asarray(y)
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} rows but y has {len(y)} labels")
@@ -462,7 +517,8 @@ def precision_at_k(y_true: Any, scores: Any, k: int) -> float:
     Ties at the cut are broken by the order of the items (a stable sort).
 
     Raises:
-        ValueError: if k is not between 1 and the number of items, or lengths differ.
+        ValueError: if k is not an integer between 1 and the number of items, lengths differ, or a
+            score is NaN or infinite (NaN sorts as the highest score).
 
     Example:
         >>> precision_at_k([0, 1, 0, 1], [0.1, 0.9, 0.8, 0.2], k=2)
@@ -471,7 +527,10 @@ def precision_at_k(y_true: Any, scores: Any, k: int) -> float:
     y, s = np.asarray(y_true), np.asarray(scores, dtype=float)
     if y.shape != s.shape or y.ndim != 1:
         raise ValueError(f"y_true and scores must be flat and of equal length, got {y.shape} and {s.shape}")
-    if not 1 <= int(k) <= len(y):
-        raise ValueError(f"k must be between 1 and {len(y)} (the number of items), got {k}")
-    top = np.argsort(-s, kind="stable")[: int(k)]
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Integral) or not 1 <= k <= len(y):
+        raise ValueError(f"k must be an integer between 1 and {len(y)} (the number of items), got {k!r}")
+    k = int(k)
+    if not np.isfinite(s).all():
+        raise ValueError(f"scores hold {int((~np.isfinite(s)).sum())} NaN or infinite values")
+    top = np.argsort(-s, kind="stable")[:k]
     return float(np.mean(y[top] == 1))
