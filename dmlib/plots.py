@@ -54,11 +54,13 @@ def image_grid(
     ncols: int = 10,
     size: float = 1.2,
     cmap: str = "gray_r",
+    title: str | None = None,
 ) -> plt.Figure:
-    """Show images (n, h, w) or (n, h, w, 1) in a grid with optional titles.
+    """Show images (n, h, w) or (n, h, w, 1) in a grid with optional titles, and a figure title
+    placed above the first row (never over it).
 
     Example:
-        >>> fig = image_grid(np.zeros((4, 28, 28)), ["a", "b", "c", "d"], ncols=2)
+        >>> fig = image_grid(np.zeros((4, 28, 28)), ["a", "b", "c", "d"], ncols=2, title="four blanks")
     """
     images = np.asarray(images)
     if images.ndim == 4 and images.shape[-1] == 1:
@@ -74,5 +76,9 @@ def image_grid(
             ax.imshow(images[i], cmap=cmap)
             if titles is not None:
                 ax.set_title(titles[i], fontsize=7)
-    fig.tight_layout()
+    if title is None:
+        fig.tight_layout()
+    else:
+        fig.suptitle(title, fontsize=9)
+        fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()))  # 0.4 inch above the grid for the title
     return fig
