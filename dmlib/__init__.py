@@ -5,7 +5,7 @@ The modules, by concern: ``config`` (profiles, settings, setup), ``datasets`` (v
 loaders), ``results`` (recording headline numbers), ``plots``, ``train`` (``fit_best``), ``runner``
 (headless execution), ``report`` (the README's results table), ``bench`` (speed per backend) and
 ``cli`` (``python -m dmlib ...``), ``checks`` (checks on learned results that name the trivial model
-they rule out); and the notebooks' plumbing: ``fundamentals`` (01), ``gradients``
+they rule out), ``validate`` (argument checks at the helpers' boundaries); and the notebooks' plumbing: ``fundamentals`` (01), ``gradients``
 (02, 05), ``timeseries`` (03), ``text`` (04), ``experiments`` (05); ``verdicts``
 (sentences about comparisons, printed from the numbers, for every notebook).
 """

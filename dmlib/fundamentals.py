@@ -20,22 +20,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 
-
-def _check_int(name: str, value: Any, low: int) -> int:
-    """``value`` as an ``int`` if it is an integer (Python or NumPy, not bool) ``>= low``.
-
-    A float is refused even when whole (``2.0``): a size computed with ``/`` instead of ``//`` is a
-    bug that truncation would hide.
-
-    Raises:
-        ValueError: naming the argument, the value and what is allowed.
-    """
-    allowed = "a positive integer" if low == 1 else f"an integer >= {low}"
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be {allowed}, got {value!r} of type {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
-    return int(value)
+from dmlib.validate import check_int as _check_int
 
 
 def _check_range(name: str, value: Any) -> tuple[float, float]:

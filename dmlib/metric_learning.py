@@ -15,23 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from dmlib.validate import check_int as _check_int
+
 MINING = ("random", "semi-hard", "batch-hard", "batch-all")
-
-
-def _check_int(name: str, value: Any, low: int) -> int:
-    """``value`` as an ``int`` if it is an integer (Python or NumPy, not bool) ``>= low``.
-
-    A float is refused even when whole (``2.0``): a size computed with ``/`` instead of ``//`` is a
-    bug that truncation would hide.
-
-    Raises:
-        ValueError: naming the argument, the value and what is allowed.
-    """
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r} of type {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 def _check_margin(margin: Any) -> float:

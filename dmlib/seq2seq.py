@@ -27,27 +27,12 @@ from typing import Any
 
 import numpy as np
 
+from dmlib.validate import check_int as _check_int
+
 PAD, START, END, UNKNOWN = "<pad>", "<start>", "<end>", "<unk>"
 """The special tokens; codes 0, 1, 2 and 3 in every :class:`TokenVocabulary`."""
 
 StepFn = Callable[[np.ndarray, list[np.ndarray]], tuple[np.ndarray, list[np.ndarray]]]
-
-
-def _check_int(name: str, value: Any, low: int) -> int:
-    """``value`` as an ``int`` if it is an integer (Python or NumPy, not bool) ``>= low``.
-
-    A float is refused even when whole (``2.0``): a size computed with ``/`` instead of ``//`` is a
-    bug that truncation would hide.
-
-    Raises:
-        ValueError: naming the argument, the value and what is allowed.
-    """
-    allowed = "a positive integer" if low == 1 else f"an integer >= {low}"
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be {allowed}, got {value!r} of type {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
-    return int(value)
 
 
 class TokenVocabulary:

@@ -35,6 +35,8 @@ import keras
 import numpy as np
 import scipy.sparse as sp
 
+from dmlib.validate import check_int as _check_int
+
 PAD_ID = 0
 OOV_ID = 1
 PAD_TOKEN = "[PAD]"
@@ -94,23 +96,6 @@ def _token_pattern() -> re.Pattern[str]:
 
 class VocabularyError(ValueError):
     """A vocabulary that cannot be built, read or used (e.g. a malformed JSON file, a bad size)."""
-
-
-def _check_int(name: str, value: Any, low: int, error: type[ValueError] = ValueError) -> int:
-    """``value`` as an ``int`` if it is an integer (Python or NumPy, not bool) ``>= low``.
-
-    A float is refused even when whole (``2.0``): a size computed with ``/`` instead of ``//`` is a
-    bug that truncation would hide. Used for every size argument of this module and of
-    :mod:`dmlib.sentiment`.
-
-    Raises:
-        ValueError (or ``error``): naming the argument, the value and what is allowed.
-    """
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise error(f"{name} must be an integer >= {low}, got {value!r} of type {type(value).__name__}")
-    if value < low:
-        raise error(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 def _check_ids(ids: Iterable[Any], size: int) -> list[int]:

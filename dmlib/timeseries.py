@@ -18,11 +18,12 @@ Introduced in ``03_rnn_time_series.ipynb``.
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 import keras
 import numpy as np
+
+from dmlib.validate import check_int
 
 
 class WindowError(ValueError):
@@ -30,17 +31,8 @@ class WindowError(ValueError):
 
 
 def _check_int(name: str, value: Any, low: int) -> int:
-    """``value`` as a Python int if it is an integer (Python or NumPy, not bool) ``>= low``.
-
-    A float is refused even when it is whole (``2.0``): a window size computed with ``/`` instead
-    of ``//`` is a bug that silent truncation (``2.5 -> 2``) would hide.
-    """
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        hint = " (use // or int() to make it one)" if isinstance(value, numbers.Real) else ""
-        raise WindowError(f"{name} must be an integer >= {low}, got {value!r} of type {type(value).__name__}{hint}")
-    if value < low:
-        raise WindowError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
+    """:func:`dmlib.validate.check_int` raising :class:`WindowError`."""
+    return check_int(name, value, low, error=WindowError)
 
 
 def _check_float_dtype(dtype: Any) -> np.dtype:

@@ -27,6 +27,8 @@ from sklearn.metrics import adjusted_rand_score, average_precision_score, normal
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.preprocessing import StandardScaler
 
+from dmlib.validate import check_int as _check_int
+
 __all__ = [
     "ClusteringLayer",
     "DECResult",
@@ -47,22 +49,6 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------
 # Scoring a clustering against labels that were kept aside
 # ---------------------------------------------------------------------------------------------
-
-def _check_int(name: str, value: Any, low: int) -> int:
-    """``value`` as an ``int`` if it is an integer (Python or NumPy, not bool) ``>= low``.
-
-    A float is refused even when whole (``2.0``): a size computed with ``/`` instead of ``//`` is a
-    bug that truncation would hide.
-
-    Raises:
-        ValueError: naming the argument, the value and what is allowed.
-    """
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r} of type {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
 
 def _check_positive(name: str, value: Any, *, zero: bool = False) -> float:
     """``value`` as a float if it is a finite real number ``> 0`` (``>= 0`` with ``zero``); else a ValueError."""
