@@ -219,13 +219,15 @@ def run_notebook(path: Path, profile: str, *, out_dir: Path | None = None, resul
             try:
                 client.execute()
             except Exception:
+                nb.cells.pop()  # the sources cell is the runner's, not the notebook's
                 failed_dir = ROOT / "runs" / profile
                 failed_dir.mkdir(parents=True, exist_ok=True)
                 nbformat.write(nb, failed_dir / f"{path.stem}.failed.ipynb")
                 raise
+            else:
+                nb.cells.pop()
             finally:
                 progress.close()
-                nb.cells.pop()  # the sources cell is the runner's, not the notebook's
             seconds = time.perf_counter() - start
         facts, metrics = read_record_file(record_file)
     if "dmlib_sources" not in facts:

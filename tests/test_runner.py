@@ -52,6 +52,7 @@ def test_failing_notebook_changes_nothing(tmp_path, capsys, monkeypatch):
     assert partial.cells[1].outputs[0]["text"].strip() == "standard"  # what ran before the error is kept
     assert partial.cells[2].outputs[0]["ename"] == "RuntimeError"
     assert partial.cells[3].outputs == []  # not reached: no stale output from an older run
+    assert len(partial.cells) == len(nb.cells)  # and no cell of the runner's own
 
 
 def test_find_notebooks_by_prefix(tmp_path):
