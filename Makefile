@@ -2,6 +2,7 @@
 #   make lab [ARGS="--no-browser --port 8890"]   open JupyterLab on notebooks/ (works as root too)
 #   make run [PROFILE=standard] [NB="01 02"]   execute notebooks headless, record results/<profile>.json
 #   make test                     unit tests + every notebook under nbval (smoke profile)
+#   make student [NB=02]          the student edition (solutions removed) into student/
 #   make extras                   add the JAX and PyTorch backends to .venv
 #   make doctor                   versions, devices, folders and datasets
 PYTHON  ?= python3
@@ -16,7 +17,7 @@ ARGS    ?=
 # Jupyter refuses to start as root (containers, classroom VMs) unless told that it is meant.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
-.PHONY: lab run test test-notebooks extras doctor report bench clean-venv
+.PHONY: lab run test test-notebooks extras doctor report bench student clean-venv
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -50,6 +51,10 @@ report: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m dmlib bench --readme
+
+# The notebooks without their solution cells, for students (the teacher edition is notebooks/).
+student: $(STAMP)
+	$(PY) -m dmlib student $(NB)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m dmlib doctor | datasets list|fetch|verify | run | report | bench``."""
+"""Command line: ``python -m dmlib doctor | datasets list|fetch|verify | run | report | bench | student``."""
 
 from __future__ import annotations
 
@@ -162,6 +162,10 @@ def main(argv: list[str] | None = None) -> int:
     p_bench.add_argument("--readme", type=Path, nargs="?", const=Path("README.md"), default=None,
                          help="write the tables into README.md between the bench markers")
     p_bench.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    p_stu = sub.add_parser("student", help="write the student edition (no solutions) of notebooks to student/")
+    p_stu.add_argument("--out", type=Path, default=None, help="the folder to write into (default: student/ at the "
+                       "repository root; never notebooks/, the teacher edition)")
+    p_stu.add_argument("notebooks", nargs="*", help="notebook files or name prefixes (default: all)")
     args = parser.parse_args(argv)
     try:
         return _command(args)
@@ -209,4 +213,34 @@ def _command(args: argparse.Namespace) -> int:
         from dmlib.bench import main as bench
 
         return bench(args.backends, args.steps, args.smoke_suite, args.readme, args.worker)
+    if args.command == "student":
+        return student_cmd(args.notebooks, args.out)
     return 2
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the current directory when it lies below it, else absolute."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+def student_cmd(selectors: list[str], out: Path | None) -> int:
+    """Write the student edition of the selected notebooks (default: all) into ``out`` (default:
+    ``student/`` at the repository root), one line per notebook; 1 with one message on error."""
+    from dmlib import runner
+    from dmlib.student import build_student_edition
+
+    notebooks = runner.find_notebooks(selectors)
+    if not notebooks:
+        print(f"error: no notebooks found in {runner.NOTEBOOKS}", file=sys.stderr)
+        return 1
+    try:
+        written = build_student_edition(notebooks, out if out is not None else runner.ROOT / "student")
+    except (ValueError, OSError) as err:  # a refused folder, an unreadable notebook, an unwritable folder
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    for path, removed in written:
+        print(f"{_shown(path)}: {removed} solution cell{'s' * (removed != 1)} removed")
+    return 0

@@ -5,7 +5,8 @@ executed notebook is written back in place (the committed outputs); other profil
 executed copies to ``runs/<profile>/``. The metrics the notebook recorded are merged into
 ``results/<profile>.json`` with the backend, device, versions and seconds of the run, and the
 sha256 of the code cells is stored in the notebook's metadata, so a test can tell when code
-changed after its outputs were produced.
+changed after its outputs were produced. The ranges that the notebook's exercise solutions
+measure (:func:`dmlib.exercises.record_solution`) are merged into ``results/exercises.json``.
 
 While a notebook runs, the runner shows where it is: on a terminal a progress bar over the code
 cells with the current cell's section heading and first line; in a log (output not a terminal) one
@@ -207,6 +208,7 @@ def run_notebook(path: Path, profile: str, *, out_dir: Path | None = None, resul
         Path(record_file).touch()
         # PYTHONHASHSEED: the order of a set of strings (and anything seeded from hash()) is the same in every run.
         with _env(DMLIB_PROFILE=profile, PYTHONHASHSEED=os.environ.get("PYTHONHASHSEED", "0"),
+                  DMLIB_EXERCISES_FILE=str((results_dir or ROOT / "results") / "exercises.json"),
                   **{RECORD_FILE_ENV: record_file}):
             progress = CellProgress(nb, path.name, stream=progress_stream)
             nb.cells.append(nbformat.v4.new_code_cell(SOURCES_CELL))  # after the last cell: what the run loaded

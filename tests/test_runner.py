@@ -24,9 +24,14 @@ def tiny_notebook(path, body="dmlib.record('answer', 42.0, reference=41.0, sourc
 
 def test_run_notebook_writes_outputs_metadata_and_results(tmp_path, capfd):
     nb_path = tiny_notebook(tmp_path / "07_tiny.ipynb")
+    nb = nbformat.read(nb_path, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("import os\nprint(os.environ['DMLIB_EXERCISES_FILE'])"))
+    nbformat.write(nb, nb_path)
     seconds = runner.run_notebook(nb_path, "smoke", out_dir=tmp_path / "out", results_dir=tmp_path / "results")
     executed = nbformat.read(tmp_path / "out" / "07_tiny.ipynb", as_version=4)
     assert executed.cells[1].outputs[0]["text"].strip() == "smoke"
+    # exercise solutions record their ranges next to the profile's results
+    assert executed.cells[3].outputs[0]["text"].strip() == str(tmp_path / "results" / "exercises.json")
     assert executed.metadata["dmlib"]["profile"] == "smoke"
     assert executed.metadata["dmlib"]["code_sha256"] == code_hash(executed, "smoke")
     data = json.loads((tmp_path / "results" / "smoke.json").read_text())
