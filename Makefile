@@ -4,6 +4,7 @@
 #   make test                     unit tests + every notebook under nbval (smoke profile)
 #   make student [NB=02]          the student edition (solutions removed) into student/
 #   make extras                   add the JAX and PyTorch backends to .venv
+#   make kit [ARGS="--with-torch"]   offline install kit (wheels, verified datasets, INSTALL.md) into kit/
 #   make doctor                   versions, devices, folders and datasets
 PYTHON  ?= python3
 VENV    := .venv
@@ -12,12 +13,13 @@ STAMP   := $(VENV)/.installed
 PROFILE ?= standard
 NB      ?=
 BACKEND ?=
-# Extra options for `make lab` (e.g. ARGS="--no-browser --ip 0.0.0.0 --port 8890" on a headless machine).
+# Extra options for `make lab` (e.g. ARGS="--no-browser --ip 0.0.0.0 --port 8890" on a headless machine)
+# and for `make kit` (e.g. ARGS="--with-jax --with-torch --data /media/usb/datasets --out /media/usb/kit").
 ARGS    ?=
 # Jupyter refuses to start as root (containers, classroom VMs) unless told that it is meant.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
-.PHONY: lab run test test-notebooks extras doctor report bench student clean-venv
+.PHONY: lab run test test-notebooks extras doctor report bench student kit clean-venv
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,6 +57,11 @@ bench: $(STAMP)
 # The notebooks without their solution cells, for students (the teacher edition is notebooks/).
 student: $(STAMP)
 	$(PY) -m dmlib student $(NB)
+
+# For a classroom without internet: the wheels of the pinned environment, the verified datasets and
+# the commands that install them with no package index (kit/INSTALL.md).
+kit: $(STAMP)
+	$(PY) -m dmlib kit $(ARGS)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m dmlib doctor | datasets list|fetch|verify | run | report | bench | student``."""
+"""Command line: ``python -m dmlib doctor | datasets list|fetch|verify | run | report | bench | student | kit``."""
 
 from __future__ import annotations
 
@@ -166,6 +166,14 @@ def main(argv: list[str] | None = None) -> int:
     p_stu.add_argument("--out", type=Path, default=None, help="the folder to write into (default: student/ at the "
                        "repository root; never notebooks/, the teacher edition)")
     p_stu.add_argument("notebooks", nargs="*", help="notebook files or name prefixes (default: all)")
+    p_kit = sub.add_parser("kit", help="an offline install kit: wheels, verified datasets and INSTALL.md, for "
+                           "classrooms without internet")
+    p_kit.add_argument("--out", type=Path, default=None, help="the kit folder (default: kit/ at the repository root; "
+                       "never inside notebooks/ or results/)")
+    p_kit.add_argument("--with-jax", action="store_true", help="add the JAX backend's wheels (as `make extras`)")
+    p_kit.add_argument("--with-torch", action="store_true", help="add the PyTorch backend's wheels (as `make extras`)")
+    p_kit.add_argument("--data", type=Path, default=None, help="the dataset folder to verify and copy (default: the "
+                       "first mirror dmlib knows: DMLIB_DATA_MIRRORS, then those recorded with `datasets use-mirror`)")
     args = parser.parse_args(argv)
     try:
         return _command(args)
@@ -215,6 +223,9 @@ def _command(args: argparse.Namespace) -> int:
         return bench(args.backends, args.steps, args.smoke_suite, args.readme, args.worker)
     if args.command == "student":
         return student_cmd(args.notebooks, args.out)
+    if args.command == "kit":
+        backends = ["tensorflow"] + ["jax"] * args.with_jax + ["torch"] * args.with_torch
+        return kit_cmd(args.out, backends, args.data)
     return 2
 
 
@@ -244,3 +255,20 @@ def student_cmd(selectors: list[str], out: Path | None) -> int:
     for path, removed in written:
         print(f"{_shown(path)}: {removed} solution cell{'s' * (removed != 1)} removed")
     return 0
+
+
+def kit_cmd(out: Path | None, backends: list[str], data: Path | None) -> int:
+    """Write the offline install kit into ``out`` (default: ``kit/`` at the repository root) and print its
+    report; 0 when the kit holds everything asked for, 1 when something is missing from it (the kit
+    is still written, and the report says what and why) or on error (one message)."""
+    from dmlib import kit
+
+    target = out if out is not None else kit.ROOT / "kit"
+    print(f"Building the offline install kit in {_shown(target)} (the downloads take minutes) ...", flush=True)
+    try:
+        report = kit.build_kit(target, backends=backends, data=data, log=lambda line: print(f"  {line}", flush=True))
+    except (ValueError, OSError) as err:  # a refused folder, a failed download, an unwritable folder
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(report.summary())
+    return 0 if report.complete else 1
