@@ -262,18 +262,11 @@ def _pyproject(root: Path) -> dict[str, Any]:
 def _searching_only(folder: Path) -> Iterator[None]:
     """dmlib's datasets looked for in ``folder`` alone: no other mirror (neither ``DMLIB_DATA_MIRRORS``
     nor the recorded ones, which live in the cache), an empty temporary cache, no download."""
-    names = ("DMLIB_DATA_MIRRORS", "DMLIB_CACHE", "DMLIB_OFFLINE")
-    saved = {n: os.environ.get(n) for n in names}
-    with tempfile.TemporaryDirectory(prefix="dmlib-kit-cache-") as cache:
-        os.environ.update(DMLIB_DATA_MIRRORS=str(folder), DMLIB_CACHE=cache, DMLIB_OFFLINE="1")
-        try:
-            yield
-        finally:
-            for n, v in saved.items():
-                if v is None:
-                    os.environ.pop(n, None)
-                else:
-                    os.environ[n] = v
+    from dmlib.runner import _env  # the runner's way of setting environment variables for a while
+
+    with tempfile.TemporaryDirectory(prefix="dmlib-kit-cache-") as cache, \
+            _env(DMLIB_DATA_MIRRORS=str(folder), DMLIB_CACHE=cache, DMLIB_OFFLINE="1"):
+        yield
 
 
 def verify_folder(folder: Path) -> pd.DataFrame:
