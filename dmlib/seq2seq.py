@@ -13,7 +13,9 @@ that, once and tested:
 - decoding loops in numpy around any one-step decoder: :func:`greedy_decode` and
   :func:`beam_search_decode` (backend-free: the step function may be a Keras model on any backend,
   see :func:`keras_step`);
-- :func:`exact_match`, the share of outputs equal to their target, character for character.
+- :func:`exact_match`, the share of outputs equal to their target, character for character, and
+  :func:`char_accuracy`, the share of output positions right (the per-character score keras.io's
+  addition example reports as "accuracy").
 """
 
 from __future__ import annotations
@@ -333,6 +335,32 @@ def exact_match(predictions: Sequence[str], targets: Sequence[str]) -> float:
         raise ValueError("no targets to score")
     return float(np.mean([p == t for p, t in zip(predictions, targets)]))
 
+
+
+def char_accuracy(predictions: Sequence[str], targets: Sequence[str]) -> float:
+    """The share of character positions written right, over all outputs.
+
+    Each output is compared position by position with its target, over the longer of the two
+    (a missing or extra character counts as wrong), and the positions are pooled over all outputs.
+    This is the per-character score of training metrics such as Keras' token ``accuracy``, without
+    the padding positions; unlike an edit distance, a single dropped character makes every later
+    position wrong, which suits fixed-format outputs (dates, sums) and is said where it is used.
+
+    Example:
+        >>> char_accuracy(["596", "12"], ["596", "13"])   # 3 of 3 and 1 of 2 positions right
+        0.8
+        >>> char_accuracy(["59"], ["596"])                # the missing third position is wrong
+        0.6666666666666666
+    """
+    if len(predictions) != len(targets):
+        raise ValueError(f"{len(predictions)} predictions for {len(targets)} targets")
+    if len(targets) == 0:
+        raise ValueError("no targets to score")
+    right = sum(sum(a == b for a, b in zip(p, t)) for p, t in zip(predictions, targets))
+    positions = sum(max(len(p), len(t)) for p, t in zip(predictions, targets))
+    if positions == 0:
+        raise ValueError("every prediction and target is empty: no positions to score")
+    return right / positions
 
 # ---------------------------------------------------------------------------------------- decoding
 def keras_step(model: Any, n_context: int = 0) -> StepFn:

@@ -171,6 +171,10 @@ def _interval(xa: np.ndarray, xb: np.ndarray, paired: bool) -> tuple[float, floa
             return -math.inf, math.inf
         if constant(xa) and constant(xb):
             return diff, diff
+        if constant(xa) or constant(xb):  # Welch with one spread zero is the one-sample t interval of the other arm;
+            other = xb if constant(xa) else xa   # computed here because SciPy warns of precision loss on constant data
+            half = float(stats.t.ppf(0.975, other.size - 1)) * float(other.std(ddof=1)) / math.sqrt(other.size)
+            return diff - half, diff + half
         ci = stats.ttest_ind(xa, xb, equal_var=False).confidence_interval(0.95)
     return float(ci.low), float(ci.high)
 

@@ -15,6 +15,7 @@ from dmlib.seq2seq import (
     TokenVocabulary,
     addition_data,
     beam_search_decode,
+    char_accuracy,
     date_data,
     date_forms,
     exact_match,
@@ -105,6 +106,19 @@ def test_date_argument_checks_and_two_digit_years():
         date_data(0)
     with pytest.raises(ValueError, match="datetime.date"):
         date_forms("2019-04-22")
+
+
+def test_char_accuracy_pools_positions_and_counts_missing_ones_wrong():
+    assert char_accuracy(["596", "12"], ["596", "13"]) == pytest.approx(4 / 5)
+    assert char_accuracy(["5960"], ["596"]) == pytest.approx(3 / 4)       # an extra character is wrong
+    assert char_accuracy(["", "1"], ["7", "1"]) == pytest.approx(1 / 2)
+    assert char_accuracy(["abc"], ["xyz"]) == 0.0
+    with pytest.raises(ValueError, match="2 predictions for 1 targets"):
+        char_accuracy(["a", "b"], ["a"])
+    with pytest.raises(ValueError, match="no positions"):
+        char_accuracy([""], [""])
+    with pytest.raises(ValueError, match="no targets"):
+        char_accuracy([], [])
 
 
 def test_exact_match():

@@ -66,6 +66,22 @@ def test_constant_runs_have_a_zero_width_interval():
     assert p.ci_low == pytest.approx(0.1) and p.ci_high == pytest.approx(0.1) and p.better
 
 
+def test_one_constant_arm_gives_scipys_welch_interval_without_its_warning():
+    import warnings
+
+    a, b = np.array([1.0, 1.0, 1.0]), np.array([0.7, 0.4, 0.9])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")                 # SciPy's precision-loss warning on the constant arm
+        ci = stats.ttest_ind(a, b, equal_var=False).confidence_interval(0.95)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                  # compare_runs must not emit it
+        v = compare_runs(a, b, name_a="a", name_b="b", metric="acc", paired=False)
+        w = compare_runs(b, a, name_a="b", name_b="a", metric="acc", paired=False)
+    assert (v.ci_low, v.ci_high) == pytest.approx((ci.low, ci.high), rel=1e-6)
+    assert (w.ci_low, w.ci_high) == pytest.approx((-ci.high, -ci.low), rel=1e-6)
+    assert v.inconclusive                               # 1.0 vs 0.67 +- 0.25 over 3 runs: too wide to tell
+
+
 @pytest.mark.parametrize("bad", [[], [0.1, float("nan"), 0.2], [[0.1, 0.2]]])
 def test_bad_scores_are_refused_with_a_message(bad):
     with pytest.raises(ValueError, match="a:"):
