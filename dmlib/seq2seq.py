@@ -14,8 +14,8 @@ that, once and tested:
   :func:`beam_search_decode` (backend-free: the step function may be a Keras model on any backend,
   see :func:`keras_step`);
 - :func:`exact_match`, the share of outputs equal to their target, character for character, and
-  :func:`char_accuracy`, the share of output positions right (the per-character score keras.io's
-  addition example reports as "accuracy").
+  :func:`char_accuracy`, the share of output positions right (a per-character score, like the
+  "accuracy" keras.io's addition example reports, which counts padding positions too).
 """
 
 from __future__ import annotations
@@ -336,7 +336,6 @@ def exact_match(predictions: Sequence[str], targets: Sequence[str]) -> float:
     return float(np.mean([p == t for p, t in zip(predictions, targets)]))
 
 
-
 def char_accuracy(predictions: Sequence[str], targets: Sequence[str]) -> float:
     """The share of character positions written right, over all outputs.
 
@@ -361,6 +360,7 @@ def char_accuracy(predictions: Sequence[str], targets: Sequence[str]) -> float:
     if positions == 0:
         raise ValueError("every prediction and target is empty: no positions to score")
     return right / positions
+
 
 # ---------------------------------------------------------------------------------------- decoding
 def keras_step(model: Any, n_context: int = 0) -> StepFn:
