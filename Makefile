@@ -4,7 +4,8 @@
 #   make test                     unit tests + every notebook under nbval (smoke profile)
 #   make student [NB=02]          the student edition (solutions removed) into student/
 #   make extras                   add the JAX and PyTorch backends to .venv
-#   make kit [ARGS="--with-torch"]   offline install kit (wheels, verified datasets, INSTALL.md) into kit/
+#   make book                     static site of the notebooks (committed outputs, math, plots) into book/, offline
+#   make kit [ARGS="--with-torch"]   offline install kit (wheels, verified datasets, the site, INSTALL.md) into kit/
 #   make doctor                   versions, devices, folders and datasets
 PYTHON  ?= python3
 VENV    := .venv
@@ -19,7 +20,7 @@ ARGS    ?=
 # Jupyter refuses to start as root (containers, classroom VMs) unless told that it is meant.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
 
-.PHONY: lab run test test-notebooks extras doctor report bench student kit clean-venv
+.PHONY: lab run test test-notebooks extras doctor report bench student book kit clean-venv
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,9 +59,17 @@ bench: $(STAMP)
 student: $(STAMP)
 	$(PY) -m dmlib student $(NB)
 
+# The notebooks as a static site, read in any browser without internet (open book/index.html): their
+# committed outputs, nothing re-run; MathJax comes from requirements-book.txt, installed into .venv here.
+book: $(VENV)/.book
+	$(PY) -m dmlib book
+$(VENV)/.book: $(STAMP) requirements-book.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-book.txt
+	@touch $@
+
 # For a classroom without internet: the wheels of the pinned environment, the verified datasets and
-# the commands that install them with no package index (kit/INSTALL.md).
-kit: $(STAMP)
+# the commands that install them with no package index (kit/INSTALL.md), and the site (make book).
+kit: $(STAMP) book
 	$(PY) -m dmlib kit $(ARGS)
 
 clean-venv:

@@ -1,4 +1,5 @@
-"""Command line: ``python -m dmlib doctor | datasets list|fetch|verify | run | report | bench | student | kit``."""
+"""Command line: ``python -m dmlib doctor | datasets list|fetch|verify | run | report | bench | student | kit |
+book``."""
 
 from __future__ import annotations
 
@@ -174,6 +175,11 @@ def main(argv: list[str] | None = None) -> int:
     p_kit.add_argument("--with-torch", action="store_true", help="add the PyTorch backend's wheels (as `make extras`)")
     p_kit.add_argument("--data", type=Path, default=None, help="the dataset folder to verify and copy (default: the "
                        "first mirror dmlib knows: DMLIB_DATA_MIRRORS, then those recorded with `datasets use-mirror`)")
+    p_book = sub.add_parser("book", help="a static site of the notebooks (committed outputs, math, plots) into "
+                            "book/, readable offline")
+    p_book.add_argument("--out", type=Path, default=None, help="the site folder (default: book/ at the repository "
+                        "root; never inside notebooks/ or results/)")
+    p_book.add_argument("notebooks", nargs="*", help="notebook files or name prefixes (default: all)")
     args = parser.parse_args(argv)
     try:
         return _command(args)
@@ -226,6 +232,8 @@ def _command(args: argparse.Namespace) -> int:
     if args.command == "kit":
         backends = ["tensorflow"] + ["jax"] * args.with_jax + ["torch"] * args.with_torch
         return kit_cmd(args.out, backends, args.data)
+    if args.command == "book":
+        return book_cmd(args.notebooks, args.out)
     return 2
 
 
@@ -272,3 +280,20 @@ def kit_cmd(out: Path | None, backends: list[str], data: Path | None) -> int:
         return 1
     print(report.summary())
     return 0 if report.complete else 1
+
+
+def book_cmd(selectors: list[str], out: Path | None) -> int:
+    """Write the static site of the selected notebooks (default: all) into ``out`` (default: ``book/`` at
+    the repository root) and print its time and size; 1 with one message on error."""
+    from dmlib import runner
+    from dmlib.book import BookError, build_book
+
+    target = out if out is not None else runner.ROOT / "book"
+    print(f"Building the site in {_shown(target)} from the committed notebooks (nothing is run) ...", flush=True)
+    try:
+        report = build_book(runner.find_notebooks(selectors), target, readme=runner.ROOT / "README.md")
+    except (BookError, OSError) as err:  # no notebooks or MathJax, a refused folder, a page that needs the internet
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(report.summary())
+    return 0

@@ -13,6 +13,8 @@ that set a classroom machine up from them, with no package index and no internet
 * ``data/``: the dataset mirror, copied dataset by dataset after dmlib's own checks
   (:func:`dmlib.datasets.status` with ``deep=True``, searching that folder alone), then checked
   again in the kit; a dataset that fails them is not copied, and the report says so;
+* ``book/``: the static site of the notebooks (``make book``, :mod:`dmlib.book`), copied when the
+  repository's ``book/`` holds one (``make kit`` builds it first);
 * ``INSTALL.md``: the commands for the classroom machine, what the kit holds and what it lacks.
 
 Wheels fit one platform and Python version: build the kit on a machine like the classroom's (same
@@ -94,7 +96,8 @@ class KitReport:
         wheels: the file names in ``wheels/``.
         wheels_bytes: their size.
         data_bytes: the size of everything in ``data/``.
-        total_bytes: the size of everything in the kit (``wheels/``, ``data/``, ``INSTALL.md``, the marker).
+        book_bytes: the size of the site in ``book/`` (0 when the kit has none).
+        total_bytes: the size of everything in the kit (``wheels/``, ``data/``, ``book/``, ``INSTALL.md``, the marker).
         datasets: the datasets copied into ``data/``.
         skipped: what is not in the kit, and why.
         backends: the Keras backends whose wheels are in the kit.
@@ -107,6 +110,7 @@ class KitReport:
     wheels: list[str] = field(default_factory=list)
     wheels_bytes: int = 0
     data_bytes: int = 0
+    book_bytes: int = 0
     total_bytes: int = 0
     datasets: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
@@ -122,8 +126,8 @@ class KitReport:
 
     @property
     def other_bytes(self) -> int:
-        """The size of what is neither in ``wheels/`` nor in ``data/`` (``INSTALL.md``, the marker)."""
-        return self.total_bytes - self.wheels_bytes - self.data_bytes
+        """The size of what is neither in ``wheels/``, ``data/`` nor ``book/`` (``INSTALL.md``, the marker)."""
+        return self.total_bytes - self.wheels_bytes - self.data_bytes - self.book_bytes
 
     @property
     def wheels_mb(self) -> float:
@@ -152,6 +156,8 @@ class KitReport:
                  f"({', '.join(self.backends)})",
                  f"  data/    {len(self.datasets)} dataset{'s' * (len(self.datasets) != 1)}, {self.data_mb:.1f} MB"
                  + (f": {', '.join(self.datasets)}" if self.datasets else ""),
+                 *([f"  book/    the site of the notebooks, {self.book_bytes / MB:.1f} MB (open book/index.html)"]
+                   if self.book_bytes else []),
                  f"  total    {self.total_mb:.1f} MB (MB = 10^6 bytes)"]
         missing, not_needed = [s for s in self.skipped if s.problem], [s for s in self.skipped if not s.problem]
         if missing:
@@ -407,30 +413,46 @@ def _size(folder: Path) -> int:
         if folder.is_dir() else 0
 
 
-def _prepare(out: Path, root: Path, data: Path | None) -> None:
-    """Refuse an output folder inside the repository's notebooks/ or results/, overlapping the data
-    folder, or holding anything but an earlier kit; empty an earlier kit."""
+def prepare_folder(out: Path, root: Path, *, what: str, marker: str, note: str, default: str,
+                   error: type[ValueError] = KitError) -> None:
+    """Make ``out`` an empty folder holding just the file ``marker`` (with the text ``note``), ready for a
+    build of ``what`` (``kit``, ``site``); the kit and the site (:mod:`dmlib.book`) share it.
+
+    Refuses a folder inside ``root``'s notebooks/ or results/ (the teacher edition, the recorded results),
+    a file, and a non-empty folder without ``marker``; empties an earlier build (a folder with ``marker``),
+    keeping the folder itself (it may be a mounted USB stick).
+
+    Raises:
+        error: for a refused ``out``, with a message that says what to choose instead (``default``).
+    """
     for name in REFUSED:
-        if _inside(out, (root / name).resolve()):
-            raise KitError(f"refusing to write the kit into {out}: that is "
-                           f"{'' if out == (root / name).resolve() else 'inside '}the repository's {name}/ folder; "
-                           "choose another folder, e.g. the default kit/")
-    if data is not None and (_inside(out, data) or _inside(data, out)):
-        raise KitError(f"refusing to write the kit into {out}: it overlaps the data folder {data}; "
-                       "choose another folder")
+        folder = (root / name).resolve()
+        if _inside(out, folder):
+            raise error(f"refusing to write the {what} into {out}: that is {'' if out == folder else 'inside '}"
+                        f"the repository's {name}/ folder; choose another folder, e.g. the default {default}")
     if out.exists() and not out.is_dir():
-        raise KitError(f"{out} exists and is not a folder")
+        raise error(f"{out} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()):
-        if not (out / MARKER).is_file():
-            raise KitError(f"refusing to write the kit into {out}: the folder is not empty and holds no earlier kit "
-                           f"(no {MARKER} file); choose an empty or new folder")
-        for entry in out.iterdir():  # an earlier kit: rebuilt from scratch, so nothing stale stays
+        if not (out / marker).is_file():
+            raise error(f"refusing to write the {what} into {out}: the folder is not empty and holds no earlier "
+                        f"{what} (no {marker} file); choose an empty or new folder")
+        for entry in out.iterdir():  # an earlier build: built again from scratch, so nothing stale stays
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry)
             else:
                 entry.unlink()
     out.mkdir(parents=True, exist_ok=True)
-    (out / MARKER).write_text("dmlib offline install kit (python -m dmlib kit); see INSTALL.md\n", encoding="utf-8")
+    (out / marker).write_text(note, encoding="utf-8")
+
+
+def _prepare(out: Path, root: Path, data: Path | None) -> None:
+    """Refuse an output folder inside the repository's notebooks/ or results/, overlapping the data
+    folder, or holding anything but an earlier kit; empty an earlier kit."""
+    if data is not None and (_inside(out, data) or _inside(data, out)):
+        raise KitError(f"refusing to write the kit into {out}: it overlaps the data folder {data}; "
+                       "choose another folder")
+    prepare_folder(out, root, what="kit", marker=MARKER, default="kit/",
+                   note="dmlib offline install kit (python -m dmlib kit); see INSTALL.md\n")
 
 
 def _kit_line(out: Path, root: Path) -> str:
@@ -460,6 +482,8 @@ def _install_md(report: KitReport, root: Path, extras: dict[str, list[str]]) -> 
         f"the workbook's own wheel | {report.wheels_mb:.1f} MB |",
         f"| `data/` | {len(report.datasets)} datasets (below), each verified by dmlib before and after copying | "
         f"{report.data_mb:.1f} MB |",
+        *([f"| `book/` | the notebooks as a static site, read in a browser without installing anything: open "
+           f"`book/index.html` | {report.book_bytes / MB:.1f} MB |"] if report.book_bytes else []),
         "",
         "## On the classroom machine (no internet, no package index)",
         "",
@@ -588,6 +612,12 @@ def build_kit(out: Path, *, backends: Sequence[str] = ("tensorflow",), data: Pat
     report.wheels = sorted(p.name for p in wheels.iterdir() if p.is_file())
     report.wheels_bytes = _size(wheels)
     report.data_bytes = _size(out / "data")
+    if (root / "book" / "index.html").is_file():  # the site, as `make book` (which `make kit` runs first) wrote it
+        shutil.copytree(root / "book", out / "book", symlinks=True)
+        report.book_bytes = _size(out / "book")
+    else:
+        report.skipped.append(Skipped("book", f"not copied: no site in {root / 'book'}; build it with `make book`",
+                                      problem=False))
     (out / "INSTALL.md").write_text(_install_md(report, root, extras), encoding="utf-8")
     report.total_bytes = _size(out)
     report.seconds = time.perf_counter() - start

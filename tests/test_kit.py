@@ -304,6 +304,21 @@ def test_the_report_sizes_add_up(tmp_path, workbook, fashion_mirror):
     assert "2 wheels" in summary and "1 dataset," in summary
 
 
+def test_the_site_goes_into_the_kit_when_built(tmp_path, workbook):
+    report = kit.build_kit(tmp_path / "kit", root=workbook, download=FakeDownload(), build_wheel=fake_build)
+    assert report.book_bytes == 0 and not (tmp_path / "kit" / "book").exists()
+    assert any(s.what == "book" and not s.problem and "make book" in s.why for s in report.skipped)
+    (workbook / "book" / "mathjax").mkdir(parents=True)
+    (workbook / "book" / "index.html").write_text("<h1>site</h1>", encoding="utf-8")
+    (workbook / "book" / "mathjax" / "MathJax.js").write_text("/* mj */", encoding="utf-8")
+    report = kit.build_kit(tmp_path / "kit", root=workbook, download=FakeDownload(), build_wheel=fake_build)
+    assert (tmp_path / "kit" / "book" / "mathjax" / "MathJax.js").is_file()
+    assert report.book_bytes == files_size(tmp_path / "kit" / "book") > 0
+    assert report.wheels_bytes + report.data_bytes + report.book_bytes + report.other_bytes == report.total_bytes
+    assert "book/index.html" in report.summary()
+    assert "`book/index.html`" in (tmp_path / "kit" / "INSTALL.md").read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize("where", ["notebooks", "notebooks/kit", "results", "results/sub/kit"])
 def test_refuses_an_out_folder_inside_notebooks_or_results(tmp_path, workbook, where):
     download = FakeDownload()
