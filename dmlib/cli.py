@@ -1,5 +1,5 @@
 """Command line: ``python -m dmlib doctor | datasets list|fetch|verify | run | report | bench | student | kit |
-book``."""
+book | sentiment``."""
 
 from __future__ import annotations
 
@@ -180,6 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     p_book.add_argument("--out", type=Path, default=None, help="the site folder (default: book/ at the repository "
                         "root; never inside notebooks/ or results/)")
     p_book.add_argument("notebooks", nargs="*", help="notebook files or name prefixes (default: all)")
+    p_sent = sub.add_parser("sentiment", help="score reviews with the model 04_text_sentiment saved: p(positive) "
+                            "and a label, one line per text")
+    p_sent.add_argument("texts", nargs="+", help="the reviews, each one quoted argument")
+    p_sent.add_argument("--model", type=Path, default=None, help="the folder the model was saved into (default: "
+                        "models/04_sentiment/<profile>/ at the repository root, where the notebook saves it)")
     args = parser.parse_args(argv)
     try:
         return _command(args)
@@ -234,6 +239,8 @@ def _command(args: argparse.Namespace) -> int:
         return kit_cmd(args.out, backends, args.data)
     if args.command == "book":
         return book_cmd(args.notebooks, args.out)
+    if args.command == "sentiment":
+        return sentiment_cmd(args.texts, args.model)
     return 2
 
 
@@ -296,4 +303,42 @@ def book_cmd(selectors: list[str], out: Path | None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     print(report.summary())
+    return 0
+
+
+def sentiment_cmd(texts: list[str], model: Path | None) -> int:
+    """Print ``p(positive)  label  text`` for each text, scored by the classifier saved in ``model``
+    (default: :func:`dmlib.sentiment.default_model_folder`); 1 with one message when no model was saved
+    there, when it cannot be read, or for a text without a word; 2 when ``KERAS_BACKEND`` is unusable."""
+    problem = backend_problem()
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    from dmlib.config import start_backend
+
+    start_backend()  # before dmlib.sentiment imports Keras, so that TensorFlow's start-up chatter is filtered
+    from dmlib import sentiment
+    from dmlib.text import tokenize
+
+    folder = model if model is not None else sentiment.default_model_folder()
+    missing = sentiment.missing_files(folder)
+    if missing:
+        make = "make run NB=04" if profile() == "standard" else f"make run PROFILE={profile()} NB=04"
+        run = f"run notebooks/04_text_sentiment.ipynb first ({make})"
+        print(f"error: no saved sentiment model in {_shown(folder)} (it lacks {', '.join(missing)}): "
+              + (f"{run}, which saves its model there, or name a folder written by "
+                 "dmlib.sentiment.save_text_classifier with --model DIR" if model is None else
+                 "name a folder written by dmlib.sentiment.save_text_classifier, or leave out --model to use the "
+                 f"notebook's model: {run}"), file=sys.stderr)
+        return 1
+    try:
+        classifier = sentiment.load_text_classifier(folder)
+        scores = sentiment.predict_sentiment(classifier, texts)
+        unknown = classifier.unknown_counts(texts)
+    except (ValueError, OSError) as err:  # a damaged folder, an unreadable model, a text without a word
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    for t, p, n in zip(texts, scores, unknown):
+        note = "  (none of its words is known to the model: the score says nothing)" if n == len(tokenize(t)) else ""
+        print(f"{p:.3f}  {'positive' if p > 0.5 else 'negative'}  {' '.join(t.split())}{note}")
     return 0

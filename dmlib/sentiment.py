@@ -9,8 +9,10 @@ into one folder, and :func:`load_text_classifier` returns a :class:`TextClassifi
 :meth:`~TextClassifier.predict` takes raw strings. :func:`quiet_bool_transpose_notice` keeps one line of TensorFlow's C++
 start-up chatter out of notebook outputs.
 
-Introduced in ``04_text_sentiment.ipynb`` (section 7); the notebook saves into a
-``tempfile.TemporaryDirectory``, so nothing is left behind after a run.
+Introduced in ``04_text_sentiment.ipynb`` (section 7). The model it chooses belongs in
+:func:`default_model_folder` (``models/04_sentiment/<profile>/`` in the checkout, ignored by git),
+where it outlives the kernel: :func:`predict_sentiment` and ``python -m dmlib sentiment "text"``
+score new reviews with it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from dmlib import text
+from dmlib.config import normalize_profile, profile as active_profile
 
 MODEL_FILE = "model.keras"
 VOCABULARY_FILE = "vocabulary.json"
@@ -178,17 +181,22 @@ class TextClassifier:
         return "bag" if self.bag is not None else "ids"
 
     @staticmethod
-    def _tokens(texts: Iterable[str]) -> list[list[str]]:
-        """The tokens of each raw string; ``texts`` may be any iterable (a generator is read once)."""
+    def _texts(texts: Iterable[str]) -> list[str]:
+        """``texts`` as a list of str; ``texts`` may be any iterable (a generator is read once)."""
         if isinstance(texts, (str, bytes, bytearray)) or not isinstance(texts, Iterable):
             raise TypeError("give a list of strings, e.g. predict(['A wonderful film.']), not "
-                            f"{type(texts).__name__}")
+                            f"{type(texts).__name__} (dmlib.sentiment.predict_sentiment also takes one string)")
         texts = list(texts)
         for i, t in enumerate(texts):
             if not isinstance(t, str):
                 raise TypeError(f"give a list of strings, e.g. predict(['A wonderful film.']); texts[{i}] is a "
                                 f"{type(t).__name__}")
-        return [text.tokenize(t) for t in texts]
+        return texts
+
+    @classmethod
+    def _tokens(cls, texts: Iterable[str]) -> list[list[str]]:
+        """The tokens of each raw string (see :meth:`_texts`)."""
+        return [text.tokenize(t) for t in cls._texts(texts)]
 
     def _vectorise(self, tokens: list[list[str]]) -> np.ndarray:
         if self.bag is not None:
@@ -228,19 +236,24 @@ class TextClassifier:
         texts, or give them a score of your own, before calling.
 
         Raises:
-            TypeError: for a single string or anything that is not an iterable of strings.
-            ValueError: for a text without a word token.
+            TypeError: for a single string (see :func:`predict_sentiment`) or anything that is not an
+                iterable of strings.
+            TextClassifierError: (a ``ValueError``) for a text without a word token.
 
         Example:
             >>> clf.predict(["A wonderful film.", "A dreadful film."]).round(2)   # doctest: +SKIP
             array([0.93, 0.08], dtype=float32)
         """
-        tokens = self._tokens(texts)
+        texts = self._texts(texts)
+        tokens = [text.tokenize(t) for t in texts]
         empty = [i for i, toks in enumerate(tokens) if not toks]
         if empty:
-            raise ValueError(f"texts[{empty[0]}] has no word to score (empty, blank, or only punctuation or markup)"
-                             + (f", and so have {len(empty) - 1} more texts" if len(empty) > 1 else "")
-                             + "; drop such texts or score them yourself")
+            shown = repr(texts[empty[0]][:40]) + ("..." if len(texts[empty[0]]) > 40 else "")
+            raise TextClassifierError(
+                f"texts[{empty[0]}] ({shown}) has no word to score (empty, blank, or only punctuation or markup)"
+                + (f", and so have {len(empty) - 1} more texts" if len(empty) > 1 else "")
+                + "; give every text at least one word (e.g. 'A wonderful film.'), or drop such texts and score "
+                "them yourself")
         x = self._vectorise(tokens)
         if len(x) == 0:
             return np.zeros(0, dtype="float32")
@@ -251,7 +264,9 @@ def save_text_classifier(folder: str | Path, classifier: TextClassifier) -> list
     """Save a :class:`TextClassifier` (model and vectoriser) into an existing folder.
 
     Args:
-        folder: an existing, writable folder (e.g. a ``tempfile.TemporaryDirectory``).
+        folder: an existing, writable folder: :func:`default_model_folder` (create it with
+            ``mkdir(parents=True, exist_ok=True)``) for the model ``python -m dmlib sentiment`` uses,
+            or a ``tempfile.TemporaryDirectory``.
         classifier: the model with its vocabulary and padding, or its bag of n-grams.
 
     Returns:
@@ -273,6 +288,7 @@ def save_text_classifier(folder: str | Path, classifier: TextClassifier) -> list
     prep: dict[str, Any] = {"format": _FORMAT, "kind": clf.kind}
     if clf.bag is not None:
         prep.update(features=clf.bag.features, n_max=clf.bag.n_max, weighting=clf.bag.weighting, idf=clf.bag.idf)
+        (folder / VOCABULARY_FILE).unlink(missing_ok=True)  # an earlier id model's, saved into the same folder
     else:
         clf.vocab.save(folder / VOCABULARY_FILE)
         prep.update(maxlen=int(clf.maxlen), padding=clf.padding, truncating=clf.truncating)
@@ -280,11 +296,22 @@ def save_text_classifier(folder: str | Path, classifier: TextClassifier) -> list
     return sorted(p.name for p in folder.iterdir())
 
 
+def missing_files(folder: str | Path) -> list[str]:
+    """The files every saved classifier has that ``folder`` lacks (all of them if it does not exist).
+
+    Example:
+        >>> missing_files("/nonexistent")
+        ['model.keras', 'preprocessing.json']
+    """
+    return [name for name in (MODEL_FILE, PREPROCESSING_FILE) if not (Path(folder) / name).is_file()]
+
+
 def load_text_classifier(folder: str | Path) -> TextClassifier:
     """Load what :func:`save_text_classifier` wrote (custom layers must be registered for Keras).
 
     Raises:
-        TextClassifierError: if a file is missing or the settings file is not ours.
+        TextClassifierError: if a file is missing, the settings file is not ours, or Keras cannot read
+            the model.
 
     Example:
         >>> clf = load_text_classifier(folder)   # doctest: +SKIP
@@ -292,7 +319,7 @@ def load_text_classifier(folder: str | Path) -> TextClassifier:
     import keras
 
     folder = Path(folder)
-    missing = [name for name in (MODEL_FILE, PREPROCESSING_FILE) if not (folder / name).is_file()]
+    missing = missing_files(folder)
     if missing:
         raise TextClassifierError(f"{folder} lacks {missing}: save it with dmlib.sentiment.save_text_classifier")
     try:
@@ -312,7 +339,66 @@ def load_text_classifier(folder: str | Path) -> TextClassifier:
             raise
         raise TextClassifierError(f"{folder / PREPROCESSING_FILE} was not written by save_text_classifier "
                                   f"({err})") from None
-    return TextClassifier(keras.saving.load_model(folder / MODEL_FILE), **settings)
+    try:
+        model = keras.saving.load_model(folder / MODEL_FILE)
+    except (ValueError, OSError) as err:  # not a .keras archive, damaged, or a custom layer Keras does not know
+        raise TextClassifierError(f"Keras cannot read {folder / MODEL_FILE} ({err}); save the model again with "
+                                  "save_text_classifier") from None
+    return TextClassifier(model, **settings)
+
+
+def default_model_folder(profile: str | None = None) -> Path:
+    """Where ``04_text_sentiment.ipynb`` saves the model it chose: ``models/04_sentiment/<profile>/``
+    in the checkout (the folder that holds ``dmlib/`` and ``notebooks/``).
+
+    Why there: unlike the temporary folder the notebook used before, it outlives the kernel, so
+    ``python -m dmlib sentiment "text"`` can score reviews after the notebook has run; it sits with
+    the other generated folders of the checkout (``runs/``, ``student/``, ``book/``), and git ignores
+    ``models/``, so a model (megabytes, different on every machine) is never committed. It is not the
+    dataset cache (``DMLIB_CACHE``), which holds verified downloads that ``datasets verify`` checks.
+    One folder per profile: the test suite's smoke run (a model trained for seconds) never
+    replaces the model of a standard run. The folder is not created here.
+
+    Args:
+        profile: ``smoke``, ``standard`` or ``full``, any case (default: ``DMLIB_PROFILE``, else standard).
+
+    Raises:
+        ProfileError: if the profile names none.
+
+    Example:
+        >>> default_model_folder("Smoke").parts[-3:]
+        ('models', '04_sentiment', 'smoke')
+    """
+    name = active_profile() if profile is None else normalize_profile(profile, source="profile")
+    return Path(__file__).resolve().parent.parent / "models" / "04_sentiment" / name
+
+
+def predict_sentiment(classifier: TextClassifier, texts: str | Iterable[str]) -> np.ndarray:
+    """P(positive) of each raw text, with a classifier and its vectoriser (e.g. one loaded from
+    :func:`default_model_folder` by :func:`load_text_classifier`).
+
+    A bare ``str`` is one text (one score), not a sequence of characters. A text without a single word
+    (empty, whitespace only, or only punctuation and markup) is refused rather than given a score
+    that would say nothing about it: the model would see only padding or a row of zeros.
+
+    Args:
+        classifier: the model with its vocabulary or bag of n-grams.
+        texts: one review, or a list (any iterable) of reviews.
+
+    Returns:
+        A 1-D float array, one probability per text (length 1 for a bare string).
+
+    Raises:
+        TextClassifierError: for a text without a word; the message names it and says what to pass.
+        TypeError: for anything that is not a string or an iterable of strings (e.g. bytes).
+
+    Example:
+        >>> predict_sentiment(clf, "A wonderful film.")   # doctest: +SKIP
+        array([0.93], dtype=float32)
+        >>> predict_sentiment(clf, ["A wonderful film.", "A dreadful film."]).round(2)   # doctest: +SKIP
+        array([0.93, 0.08], dtype=float32)
+    """
+    return classifier.predict([texts] if isinstance(texts, str) else texts)
 
 
 def quiet_bool_transpose_notice() -> bool:

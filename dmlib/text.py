@@ -300,6 +300,44 @@ class Vocabulary:
         return " ".join(self.tokens[i] for i in _check_ids(ids, len(self.tokens))
                         if not (skip_padding and i == PAD_ID))
 
+    def coverage(self, texts: Iterable[str] | Iterable[Sequence[str]], size: int | None = None) -> float:
+        """The share of the token occurrences of ``texts`` that a vocabulary of ``size`` ids knows.
+
+        A token counts as covered when its id is a word id below ``size``: ``2 <= id < size``, i.e.
+        it is one of the ``size - 2`` most frequent words of this vocabulary. ``size`` counts the
+        padding and out-of-vocabulary ids, as ``max_tokens`` of :func:`build_vocabulary` does, so
+        ``vocab.coverage(texts, n)`` equals ``build_vocabulary(same_corpus, max_tokens=n).coverage(texts)``.
+        Tokens outside the vocabulary (id :data:`OOV_ID`), and the literal tokens ``[PAD]`` and
+        ``[UNK]``, are never covered. Every occurrence counts (a word seen twice counts twice).
+
+        Args:
+            texts: raw strings (tokenised with :func:`tokenize`) or token lists, e.g. the test texts.
+            size: ids kept, padding and OOV included (an integer from 2 to ``len(self)``); None: all.
+
+        Returns:
+            Covered occurrences / all occurrences, a float in ``[0, 1]``.
+
+        Raises:
+            VocabularyError: if ``size`` is not an integer in ``[2, len(self)]`` (build a larger
+                vocabulary to ask about a larger size), or ``texts`` hold no token at all.
+            TypeError: if ``texts`` is a single string, or holds something other than texts and
+                token lists.
+
+        Example:
+            >>> vocab = build_vocabulary(["a a a b b c"])
+            >>> vocab.coverage(["a b c new new"]), vocab.coverage(["a b c new new"], size=3)
+            (0.6, 0.2)
+        """
+        size = len(self) if size is None else _check_int("size", size, 2, VocabularyError)
+        if size > len(self):
+            raise VocabularyError(f"size {size} is larger than this vocabulary ({len(self)} ids); build it with "
+                                  f"max_tokens={size} or more to ask about {size} ids")
+        _check_corpus(texts, "texts")
+        ids = np.array([i for n, t in enumerate(texts) for i in self.encode(_tokens_of(t, n, "texts"))], dtype=np.int64)
+        if ids.size == 0:
+            raise VocabularyError("texts hold no token, so there is nothing to cover; pass texts with words")
+        return float(np.mean((ids > OOV_ID) & (ids < size)))
+
     def save(self, path: str | Path) -> Path:
         """Write the vocabulary as JSON (``{"tokens": [...], "counts": [...]}``); returns the path."""
         p = Path(path)

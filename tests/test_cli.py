@@ -12,6 +12,7 @@ import pytest
 
 from dmlib import cli, runner
 from test_runner import tiny_notebook
+from test_sentiment import tiny_classifier
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -127,3 +128,58 @@ def test_report_refuses_a_missing_readme_with_one_line(tmp_path, capsys):
     (tmp_path / "README.md").write_text("no markers here\n")
     assert cli.main(["report", "--readme", str(tmp_path / "README.md")]) == 1
     assert "lacks the markers" in capsys.readouterr().err
+
+
+@pytest.fixture
+def saved_classifier(tmp_path):
+    """A tiny id classifier saved as the notebook saves its model."""
+    from dmlib import sentiment
+
+    clf = tiny_classifier()
+    folder = tmp_path / "model"
+    folder.mkdir()
+    sentiment.save_text_classifier(folder, clf)
+    return folder, clf
+
+
+def test_sentiment_prints_one_line_per_text_with_score_and_label(saved_classifier, capsys):
+    folder, clf = saved_classifier
+    texts = ["A good film.", "A bad\n  film!", "zorglub"]
+    assert cli.main(["sentiment", *texts, "--model", str(folder)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    expected = clf.predict(texts)
+    assert len(lines) == 3
+    for line, p, t in zip(lines, expected, ["A good film.", "A bad film!", "zorglub"]):
+        score, label, rest = line.split("  ", 2)
+        assert abs(float(score) - p) < 1e-3 and label == ("positive" if p > 0.5 else "negative")
+        assert rest.startswith(t)
+    assert "none of its words is known to the model" in lines[2] and "known" not in lines[0]
+
+
+def test_sentiment_refuses_an_empty_text_with_one_message(saved_classifier, capsys):
+    folder, _ = saved_classifier
+    assert cli.main(["sentiment", "A good film.", "   ", "--model", str(folder)]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("error: texts[1] ('   ') has no word to score") and err.count("\n") == 1
+
+
+def test_sentiment_without_a_saved_model_says_to_run_the_notebook(tmp_path, monkeypatch, capsys):
+    from dmlib import sentiment
+
+    monkeypatch.setattr(sentiment, "default_model_folder", lambda: tmp_path / "models" / "04_sentiment" / "standard")
+    monkeypatch.delenv("DMLIB_PROFILE", raising=False)
+    assert cli.main(["sentiment", "A good film."]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: no saved sentiment model in ") and "standard (it lacks model.keras" in err
+    assert "run notebooks/04_text_sentiment.ipynb first (make run NB=04)" in err and "Traceback" not in err
+    monkeypatch.setenv("DMLIB_PROFILE", "smoke")
+    assert cli.main(["sentiment", "A good film.", "--model", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "name a folder written by dmlib.sentiment.save_text_classifier" in err
+    assert "(make run PROFILE=smoke NB=04)" in err and err.count("\n") == 1
+
+
+def test_sentiment_with_an_unusable_backend_exits_2_before_loading(saved_classifier, monkeypatch, capsys):
+    monkeypatch.setenv("KERAS_BACKEND", "nonsense")
+    assert cli.main(["sentiment", "A good film.", "--model", str(saved_classifier[0])]) == 2
+    assert capsys.readouterr().err.startswith("error: KERAS_BACKEND='nonsense' is not a backend")

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from dmlib import sentiment, text
+from dmlib.config import ProfileError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -129,3 +130,53 @@ def test_notebook_04_cleans_up_its_temporary_folder():
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert "mkdtemp" not in code and "NamedTemporaryFile(delete=False" not in code
     assert "TemporaryDirectory(" in code
+
+
+def tiny_classifier() -> sentiment.TextClassifier:
+    """A tiny untrained id classifier (also used by test_cli)."""
+    vocab = text.build_vocabulary(["a good film", "a bad film", "good good"])
+    return sentiment.TextClassifier(_tiny_model(len(vocab), 6), vocab, maxlen=6)
+
+
+def test_predict_sentiment_takes_one_string_as_one_text_and_a_list_as_one_text_each():
+    """Issue item 27: the notebook's `list(texts)` scored a bare string letter by letter."""
+    clf = tiny_classifier()
+    one = sentiment.predict_sentiment(clf, "A good film.")
+    assert one.shape == (1,) and 0 <= one[0] <= 1
+    many = sentiment.predict_sentiment(clf, ["A good film.", "Bad!", "an unknown word"])
+    assert many.shape == (3,)
+    np.testing.assert_allclose(many[0], one[0], atol=1e-6)
+    np.testing.assert_allclose(sentiment.predict_sentiment(clf, (t for t in ["Bad!"])), many[1:2], atol=1e-6)
+    with pytest.raises(TypeError, match="list of strings.*not bytes"):
+        sentiment.predict_sentiment(clf, b"A good film.")
+
+
+@pytest.mark.parametrize("texts, where", [("", "texts[0] ('')"), ("   \n", "texts[0] ('   \\n')"),
+                                          (["A good film.", "<br />!!"], "texts[1] ('<br />!!')")])
+def test_predict_sentiment_refuses_a_text_without_words_and_says_what_to_pass(texts, where):
+    """Issue item 27: an empty or whitespace-only text got a positive score with no warning."""
+    with pytest.raises(sentiment.TextClassifierError) as err:
+        sentiment.predict_sentiment(tiny_classifier(), texts)
+    assert where in str(err.value) and "has no word to score" in str(err.value)
+    assert "give every text at least one word (e.g. 'A wonderful film.')" in str(err.value)
+    assert isinstance(err.value, ValueError)  # what TextClassifier.predict raised before
+
+
+def test_default_model_folder_is_per_profile_in_the_checkout_and_ignored_by_git(monkeypatch):
+    monkeypatch.setenv("DMLIB_PROFILE", "Smoke")
+    assert sentiment.default_model_folder() == ROOT / "models" / "04_sentiment" / "smoke"
+    assert sentiment.default_model_folder(" FULL ") == ROOT / "models" / "04_sentiment" / "full"
+    monkeypatch.delenv("DMLIB_PROFILE")
+    assert sentiment.default_model_folder().name == "standard"
+    with pytest.raises(ProfileError, match="not a profile"):
+        sentiment.default_model_folder("fast")
+    assert "models/" in (ROOT / ".gitignore").read_text().split(), "a saved model must never be committed"
+
+
+def test_saving_a_bag_model_over_an_id_model_leaves_no_stale_vocabulary(tmp_path):
+    sentiment.save_text_classifier(tmp_path, tiny_classifier())
+    keras.utils.set_random_seed(0)
+    bag = sentiment.TextClassifier(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, activation="sigmoid")]),
+                                   bag=sentiment.BagOfNgrams(["good", "bad"], n_max=1))
+    assert sentiment.save_text_classifier(tmp_path, bag) == ["model.keras", "preprocessing.json"]
+    assert sentiment.load_text_classifier(tmp_path).kind == "bag"

@@ -60,6 +60,36 @@ def test_encode_decode_round_trip_with_oov():
     assert vocab.decode([2, 0], skip_padding=False) == f"{vocab.tokens[2]} [PAD]"
 
 
+def test_coverage_counts_only_word_ids_below_size_not_out_of_vocabulary_tokens():
+    """Issue item 23: notebook 04 counted OOV tokens as covered (`vocab.index.get(w, 1) < size`)."""
+    vocab = build_vocabulary(["a a a a b b b c c d"])  # ids: a 2, b 3, c 4, d 5
+    test = [["a", "b", "c", "d", "new", "new", "other", "a"]]
+    tokens = test[0]
+    buggy = {size: np.mean([vocab.index.get(w, 1) < size for w in tokens]) for size in (3, 4, 6)}
+    true = {size: vocab.coverage(test, size) for size in (3, 4, 6)}
+    assert true == {3: 2 / 8, 4: 3 / 8, 6: 5 / 8}
+    assert all(buggy[size] > true[size] for size in true)  # the old formula reads 5/8, 6/8 and 1.0
+    assert vocab.coverage(test) == vocab.coverage(test, len(vocab)) == 5 / 8
+    assert vocab.coverage(["A b, C! new"]) == 3 / 4  # raw texts are tokenised
+    for size in (2, 3, 4, 5, 6):  # the same as a vocabulary built with max_tokens=size
+        assert vocab.coverage(test, size) == build_vocabulary(["a a a a b b b c c d"], max_tokens=size).coverage(test)
+    assert vocab.coverage([["[PAD]", "[UNK]", "a"]]) == 1 / 3  # the special tokens are not words
+
+
+def test_coverage_refuses_bad_sizes_and_empty_corpora():
+    vocab = build_vocabulary(["a b c"])
+    with pytest.raises(VocabularyError, match="larger than this vocabulary .5 ids.; build it with max_tokens=6"):
+        vocab.coverage(["a"], 6)
+    with pytest.raises(VocabularyError, match="size must be an integer >= 2"):
+        vocab.coverage(["a"], 1)
+    with pytest.raises(VocabularyError, match="size must be an integer"):
+        vocab.coverage(["a"], 2.5)
+    with pytest.raises(VocabularyError, match="no token"):
+        vocab.coverage(["", "!!"])
+    with pytest.raises(TypeError, match="wrap it in a list"):
+        vocab.coverage("a b c")
+
+
 def test_vocabulary_save_and_load(tmp_path):
     vocab = build_vocabulary(["a b b c"], max_tokens=4)
     path = vocab.save(tmp_path / "vocab.json")
