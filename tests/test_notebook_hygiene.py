@@ -60,7 +60,7 @@ def test_no_tensorflow_imports_outside_the_backend_branches():
 # notebooks below still hold calls written before `paired` had to be given; each is migrated in its own
 # pass (issues "Lessons a student can trust", 00-05 and 06-08), together with its re-runs. The counts
 # are exact: a fixed call must be taken off the list, and no new call may be added without `paired=`.
-PENDING_UNSAID_PAIRING = {"04_text_sentiment": 2, "06_unsupervised_mining": 10, "08_encoder_decoder_attention": 4}
+PENDING_UNSAID_PAIRING = {"04_text_sentiment": 2, "06_unsupervised_mining": 10}
 
 
 def unsaid_pairings(source: str) -> int:
